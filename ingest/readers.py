@@ -1,0 +1,237 @@
+"""Readers, one per format, registered by file extension.
+
+Each reader turns a file's bytes into a `ParsedDocument`, or raises `UnreadableDocument` with a
+short reason. Parsing is done by well-kept libraries: pypdf, python-docx, trafilatura (main content
+of web pages), markdown-it-py and charset-normalizer.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from ingest.document import Block, ParsedDocument, UnreadableDocument
+from ingest.plaintext import blocks_from_text, is_boilerplate
+
+READERS: dict[str, "Reader"] = {}
+
+
+class Reader(ABC):
+    format: str
+    extensions: tuple[str, ...]
+
+    @abstractmethod
+    def read(self, data: bytes, path: Path) -> ParsedDocument:
+        """Parse `data` (the bytes of `path`)."""
+
+
+def register(reader: Reader) -> Reader:
+    for extension in reader.extensions:
+        READERS[extension] = reader
+    return reader
+
+
+def supported_extensions() -> tuple[str, ...]:
+    return tuple(sorted(READERS))
+
+
+def read_document(path: Path, data: bytes) -> ParsedDocument:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise UnreadableDocument(
+            f"unsupported format {path.suffix or '(no extension)'} (supported: {', '.join(supported_extensions())})"
+        )
+    if not data.strip():
+        raise UnreadableDocument("the file is empty")
+    document = reader.read(data, path)
+    document.blocks = [b for b in document.blocks if b.text.strip() and not is_boilerplate(b.text)]
+    if not document.has_text:
+        raise UnreadableDocument("no text could be extracted")
+    return document
+
+
+def _title_from(blocks: list[Block], path: Path) -> tuple[str, list[Block]]:
+    """The document title: a leading heading if there is one, else the file name."""
+    if blocks and blocks[0].kind == "heading":
+        return blocks[0].text, blocks[1:]
+    return path.stem.replace("_", " ").replace("-", " ").strip().capitalize(), blocks
+
+
+# --- text -----------------------------------------------------------------------------------------
+def decode_text(data: bytes) -> str:
+    """UTF-8 when it is; otherwise the legacy encoding charset-normalizer finds (cp1252, latin-1)."""
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableDocument("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["cp1252", "latin_1", "utf_16", "mac_roman", "cp850"]).best()
+    if best is None:
+        raise UnreadableDocument("binary file, not text")
+    text = str(best)
+    printable = sum(ch.isprintable() or ch.isspace() for ch in text)
+    if printable < 0.95 * len(text):
+        raise UnreadableDocument("binary file, not text")
+    return text
+
+
+class TextReader(Reader):
+    format = "txt"
+    extensions = (".txt",)
+
+    def read(self, data: bytes, path: Path) -> ParsedDocument:
+        title, blocks = _title_from(blocks_from_text(decode_text(data)), path)
+        return ParsedDocument(title=title, format=self.format, blocks=blocks)
+
+
+class MarkdownReader(Reader):
+    format = "md"
+    extensions = (".md", ".markdown")
+
+    def read(self, data: bytes, path: Path) -> ParsedDocument:
+        title, blocks = _title_from(markdown_blocks(decode_text(data)), path)
+        return ParsedDocument(title=title, format=self.format, blocks=blocks)
+
+
+def markdown_blocks(text: str) -> list[Block]:
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    blocks: list[Block] = []
+    heading_level = 0
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            heading_level = int(token.tag[1:])
+        elif token.type == "inline":
+            content = _plain_inline(token)
+            if heading_level:
+                blocks.append(Block(content, kind="heading", level=heading_level))
+            elif content:
+                blocks.append(Block(content))
+        elif token.type == "heading_close":
+            heading_level = 0
+    return blocks
+
+
+def _plain_inline(token) -> str:
+    """Inline text without markup (emphasis, links) and with soft line breaks re-joined."""
+    parts = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+class HtmlReader(Reader):
+    format = "html"
+    extensions = (".html", ".htm")
+
+    def read(self, data: bytes, path: Path) -> ParsedDocument:
+        import trafilatura
+
+        html = decode_text(data)
+        # Main content only: trafilatura drops navigation, cookie banners, footers and sidebars.
+        markdown = trafilatura.extract(
+            html, output_format="markdown", include_formatting=True, include_links=False,
+            include_images=False, include_comments=False, include_tables=True, favor_precision=True,
+        )  # fmt: skip
+        if not markdown:
+            raise UnreadableDocument("no main content found in the HTML page")
+        blocks = markdown_blocks(markdown)
+        metadata = trafilatura.extract_metadata(html)
+        page_title = (metadata.title if metadata else None) or ""
+        if blocks and blocks[0].kind == "heading":
+            title, blocks = blocks[0].text, blocks[1:]
+        else:
+            title = page_title or _title_from([], path)[0]
+        return ParsedDocument(title=title, format=self.format, blocks=blocks)
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+class PdfReader(Reader):
+    format = "pdf"
+    extensions = (".pdf",)
+
+    def read(self, data: bytes, path: Path) -> ParsedDocument:
+        from pypdf import PdfReader as PypdfReader
+        from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+        try:
+            pdf = PypdfReader(io.BytesIO(data))
+            if pdf.is_encrypted and not pdf.decrypt(""):  # an empty user password opens many PDFs
+                raise UnreadableDocument("the PDF is encrypted (password protected)")
+            blocks: list[Block] = []
+            for number, page in enumerate(pdf.pages, start=1):
+                blocks += blocks_from_text(page.extract_text() or "", page=number)
+            page_count = len(pdf.pages)
+            meta_title = (pdf.metadata.title if pdf.metadata else None) or ""
+        except FileNotDecryptedError as error:
+            raise UnreadableDocument("the PDF is encrypted (password protected)") from error
+        except (PdfReadError, ValueError, KeyError, TypeError, AssertionError) as error:
+            raise UnreadableDocument(f"corrupt PDF ({error.__class__.__name__}: {error})") from error
+        if not any(b.kind == "paragraph" for b in blocks):
+            raise UnreadableDocument("the PDF has no text layer (scanned images?)")
+        title, blocks = _title_from(blocks, path)
+        return ParsedDocument(title=meta_title.strip() or title, format=self.format, blocks=blocks, pages=page_count)
+
+
+# --- DOCX -----------------------------------------------------------------------------------------
+_HEADING_STYLE = re.compile(r"^(?:heading|rubrik)\s*(\d)$", re.IGNORECASE)
+_TITLE_STYLES = {"title", "rubrik"}
+
+
+class DocxReader(Reader):
+    format = "docx"
+    extensions = (".docx",)
+
+    def read(self, data: bytes, path: Path) -> ParsedDocument:
+        import docx
+        from docx.opc.exceptions import PackageNotFoundError
+        from docx.table import Table
+
+        try:
+            document = docx.Document(io.BytesIO(data))
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+            raise UnreadableDocument(f"corrupt DOCX ({error.__class__.__name__})") from error
+        title = (document.core_properties.title or "").strip()
+        blocks: list[Block] = []
+        for item in document.iter_inner_content():
+            if isinstance(item, Table):
+                blocks += [Block(row) for row in _table_rows(item)]
+                continue
+            text = item.text.strip()
+            style = (item.style.name if item.style is not None else "").strip()
+            if not text:
+                continue
+            if style.lower() in _TITLE_STYLES and not title:
+                title = text
+            elif match := _HEADING_STYLE.match(style):
+                blocks.append(Block(text, kind="heading", level=int(match.group(1))))
+            else:
+                blocks.append(Block(text))
+        if not title:
+            title, blocks = _title_from(blocks, path)
+        return ParsedDocument(title=title, format=self.format, blocks=blocks)
+
+
+def _table_rows(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells = [cell.text.strip() for cell in row.cells]
+        unique = list(dict.fromkeys(c for c in cells if c))  # merged cells repeat their text
+        if unique:
+            rows.append(" | ".join(unique))
+    return rows
+
+
+for _reader in (TextReader(), MarkdownReader(), HtmlReader(), PdfReader(), DocxReader()):
+    register(_reader)

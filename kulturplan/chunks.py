@@ -1,0 +1,109 @@
+"""The unit stored in the index: a passage of a document with everything needed to cite it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from kulturplan.municipalities import MUNICIPALITIES, metadata_key
+
+HEADING_SEPARATOR = " > "
+
+
+def content_hash(*parts: object) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(str(part).encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def document_id(source: str) -> str:
+    """Stable id of a document: derived from its path relative to the ingested folder."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    doc_id: str
+    source: str  # file name (relative path below the ingested folder)
+    title: str  # document title
+    format: str  # txt, md, html, pdf, docx
+    position: int  # index of the chunk in its document
+    text: str
+    heading_path: tuple[str, ...]
+    start: int  # character offsets in the document's extracted text
+    end: int
+    page: int | None = None  # first page (PDF)
+    page_end: int | None = None
+    municipalities: tuple[str, ...] = ()
+    region_wide: bool = False
+    doc_hash: str = ""  # hash of the file's bytes and the pipeline version
+    doc_chunks: int = 0  # how many chunks the document has; lets a re-run spot a partial document
+    doc_pages: int | None = None
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.title, self.heading_path, self.page, self.text)
+
+    @property
+    def id(self) -> str:
+        return f"{self.doc_id}-{self.position:04d}-{self.hash[:12]}"
+
+    @property
+    def section(self) -> str:
+        return HEADING_SEPARATOR.join(self.heading_path)
+
+    @property
+    def embedding_title(self) -> str:
+        """The title given to the embedding model: the document and the section it sits in."""
+        path = [part for part in self.heading_path if part != self.title]
+        return HEADING_SEPARATOR.join([self.title, *path]) if self.title else self.section or "none"
+
+    def to_metadata(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "format": self.format,
+            "position": self.position,
+            "section": self.section,
+            "start": self.start,
+            "end": self.end,
+            "municipalities": ",".join(self.municipalities),
+            "region_wide": self.region_wide,
+            "doc_hash": self.doc_hash,
+            "doc_chunks": self.doc_chunks,
+            "chunk_hash": self.hash,
+        }
+        for name in MUNICIPALITIES:
+            metadata[metadata_key(name)] = name in self.municipalities
+        # Chroma metadata cannot hold None: absent keys mean "no page".
+        for key in ("page", "page_end", "doc_pages"):
+            if getattr(self, key) is not None:
+                metadata[key] = getattr(self, key)
+        return metadata
+
+    @classmethod
+    def from_metadata(cls, text: str, metadata: dict[str, Any]) -> "Chunk":
+        section = metadata.get("section", "")
+        municipalities = metadata.get("municipalities", "")
+        return cls(
+            doc_id=metadata["doc_id"],
+            source=metadata["source"],
+            title=metadata.get("title", ""),
+            format=metadata.get("format", ""),
+            position=int(metadata.get("position", 0)),
+            text=text,
+            heading_path=tuple(section.split(HEADING_SEPARATOR)) if section else (),
+            start=int(metadata.get("start", 0)),
+            end=int(metadata.get("end", 0)),
+            page=metadata.get("page"),
+            page_end=metadata.get("page_end"),
+            municipalities=tuple(municipalities.split(",")) if municipalities else (),
+            region_wide=bool(metadata.get("region_wide", False)),
+            doc_hash=metadata.get("doc_hash", ""),
+            doc_chunks=int(metadata.get("doc_chunks", 0)),
+            doc_pages=metadata.get("doc_pages"),
+        )

