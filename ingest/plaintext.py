@@ -28,6 +28,19 @@ _BOILERPLATE = re.compile(
     r")\s*$",
     re.IGNORECASE,
 )
+# PDF page chrome: a page number on its own line ("3", "- 3 -", "Sida 3 av 12", "3 (12)", "3/12").
+_PAGE_NUMBER = re.compile(
+    r"^[\s\-–]*(?:(?:sida|sid\.?|s\.|page)\s*)?\d{1,4}(?:\s*(?:av|of|/)\s*\d{1,4}|\s*\(\d{1,4}\))?[\s\-–]*$",
+    re.IGNORECASE,
+)
+# A sentence ends and the next begins inside the line ("för alla. I Ronneby"): running text, not a
+# heading. Only after a lower-case letter, so that numbered headings ("1. Inledning") still count.
+_SENTENCE_BREAK_INSIDE = re.compile(r"[a-zåäöé][.!?…]\s+[A-ZÅÄÖ]")
+# A heading never ends in a conjunction, preposition or article; a line that does is a hard wrap in
+# the middle of a sentence ("Regionteatern Blekinge Kronoberg och Musik i" / "Blekinge ...").
+_UNFINISHED_ENDING = re.compile(
+    r"\s(?:och|eller|samt|men|att|som|i|på|av|för|med|till|om|från|hos|vid|en|ett|den|det|de)$", re.IGNORECASE
+)
 _HYPHENATED_WORD = re.compile(r"[a-zåäöé]-$")
 _KEEP_HYPHEN_BEFORE = ("och ", "eller ", "samt ", "som ")
 
@@ -42,7 +55,17 @@ def looks_like_heading(line: str) -> bool:
         return False
     if line.endswith(_CLOSING_PUNCTUATION) or line.startswith(("-", "•", "*", "–")):
         return False
+    # Short lines wrapped out of narrow PDF columns would otherwise pass for headings.
+    if _SENTENCE_BREAK_INSIDE.search(line) or _UNFINISHED_ENDING.search(line):
+        return False
+    # A heading has words: a bare number ("3", "2024") is a page number or a figure, not a title.
+    if not any(ch.isalpha() for ch in line):
+        return False
     return line[0].isupper() or line[0].isdigit()
+
+
+def is_page_number(line: str) -> bool:
+    return bool(_PAGE_NUMBER.match(line))
 
 
 def join_wrapped(lines: list[str]) -> str:
@@ -59,7 +82,7 @@ def join_wrapped(lines: list[str]) -> str:
     return re.sub(r"[ \t]+", " ", text)
 
 
-def _paragraphs(text: str) -> list[list[str]]:
+def _paragraphs(text: str, drop_page_numbers: bool = False) -> list[list[str]]:
     paragraphs, current = [], []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = raw.strip()
@@ -67,7 +90,7 @@ def _paragraphs(text: str) -> list[list[str]]:
             if current:
                 paragraphs.append(current)
             current = []
-        elif not is_boilerplate(line):
+        elif not is_boilerplate(line) and not (drop_page_numbers and is_page_number(line)):
             current.append(line)
     if current:
         paragraphs.append(current)
@@ -75,15 +98,21 @@ def _paragraphs(text: str) -> list[list[str]]:
 
 
 def blocks_from_text(text: str, page: int | None = None) -> list[Block]:
-    """Headings and re-joined paragraphs of a plain text."""
+    """Headings and re-joined paragraphs of a plain text; with `page`, the text of one PDF page."""
     blocks: list[Block] = []
-    for lines in _paragraphs(text):
+    # A page's header or footer number ("Sida 2 av 12") is chrome; left in, it became a heading
+    # that replaced the real section in the heading path of everything on the next page.
+    for lines in _paragraphs(text, drop_page_numbers=page is not None):
         body: list[str] = []
+        after_heading = False
         for index, line in enumerate(lines):
-            starts_fresh = index == 0 or lines[index - 1].endswith(_SENTENCE_END)
+            # A line after a heading starts afresh too: PDF text has no blank lines, so a section
+            # heading right below the title (or a chapter heading) was glued to the paragraph.
+            starts_fresh = index == 0 or after_heading or lines[index - 1].endswith(_SENTENCE_END)
             # A heading-like line directly followed by a lower-case line is a wrapped sentence.
             next_continues = index + 1 < len(lines) and lines[index + 1][:1].islower()
-            if starts_fresh and looks_like_heading(line) and not next_continues:
+            after_heading = starts_fresh and looks_like_heading(line) and not next_continues
+            if after_heading:
                 if body:
                     blocks.append(Block(join_wrapped(body), page=page))
                     body = []

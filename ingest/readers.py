@@ -8,9 +8,12 @@ of web pages), markdown-it-py and charset-normalizer.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
+import zlib
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from pathlib import Path
 
 from ingest.document import Block, ParsedDocument, UnreadableDocument
@@ -69,6 +72,12 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few stray bytes (a pasted cp1252 "é" or "’") is still UTF-8: charset-normalizer
+    # rejected such files as binary, or decoded all of their å/ä/ö as mojibake ("pÃ¥").
+    lenient = data.decode("utf-8-sig", errors="replace")
+    broken = lenient.count("\ufffd")
+    if sum(ord(ch) > 0x7F for ch in lenient) - broken > broken:  # more valid multi-byte chars than bad bytes
+        return lenient
     from charset_normalizer import from_bytes
 
     best = from_bytes(data, cp_isolation=["cp1252", "latin_1", "utf_16", "mac_roman", "cp850"]).best()
@@ -105,12 +114,23 @@ def markdown_blocks(text: str) -> list[Block]:
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     blocks: list[Block] = []
     heading_level = 0
-    for index, token in enumerate(tokens):
+    row: list[str] | None = None  # the cells of the table row being read
+    for token in tokens:
         if token.type == "heading_open":
             heading_level = int(token.tag[1:])
+        elif token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close":
+            # One block per table row, cells joined as the DOCX reader does: a cell per paragraph
+            # separated "Ronneby" from "Konstresurscentrum" on its row (HTML tables come this way too).
+            if cells := [cell for cell in row or [] if cell]:
+                blocks.append(Block(" | ".join(cells)))
+            row = None
         elif token.type == "inline":
             content = _plain_inline(token)
-            if heading_level:
+            if row is not None:
+                row.append(content)
+            elif heading_level:
                 blocks.append(Block(content, kind="heading", level=heading_level))
             elif content:
                 blocks.append(Block(content))
@@ -157,31 +177,74 @@ class HtmlReader(Reader):
 
 
 # --- PDF ------------------------------------------------------------------------------------------
+# Titles that PDF producers write into the metadata on their own: not the document's title.
+_GENERATED_PDF_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint|excel) - .*|untitled|namnlös|dokument\d*|document\d*"
+    r"|.*\.(?:docx?|pdf|indd|pptx?))$",
+    re.IGNORECASE,
+)
+
+
+@contextmanager
+def _quiet_pypdf():
+    """pypdf logs what it repairs ("EOF marker not found") as warnings, which, with logging not set
+    up, are printed to stderr between the CLI's one-line reports. What matters is raised instead."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class PdfReader(Reader):
     format = "pdf"
     extensions = (".pdf",)
 
     def read(self, data: bytes, path: Path) -> ParsedDocument:
         from pypdf import PdfReader as PypdfReader
-        from pypdf.errors import FileNotDecryptedError, PdfReadError
+        from pypdf.errors import DependencyError, DeprecationError, FileNotDecryptedError, PyPdfError
 
         try:
-            pdf = PypdfReader(io.BytesIO(data))
-            if pdf.is_encrypted and not pdf.decrypt(""):  # an empty user password opens many PDFs
-                raise UnreadableDocument("the PDF is encrypted (password protected)")
-            blocks: list[Block] = []
-            for number, page in enumerate(pdf.pages, start=1):
-                blocks += blocks_from_text(page.extract_text() or "", page=number)
-            page_count = len(pdf.pages)
-            meta_title = (pdf.metadata.title if pdf.metadata else None) or ""
+            with _quiet_pypdf():
+                pdf = PypdfReader(io.BytesIO(data))
+                if pdf.is_encrypted and not pdf.decrypt(""):  # an empty user password opens many PDFs
+                    raise UnreadableDocument("the PDF is encrypted (password protected)")
+                blocks: list[Block] = []
+                for number, page in enumerate(pdf.pages, start=1):
+                    blocks += blocks_from_text(page.extract_text() or "", page=number)
+                page_count = len(pdf.pages)
+                meta_title = (pdf.metadata.title if pdf.metadata else None) or ""
         except FileNotDecryptedError as error:
             raise UnreadableDocument("the PDF is encrypted (password protected)") from error
-        except (PdfReadError, ValueError, KeyError, TypeError, AssertionError) as error:
-            raise UnreadableDocument(f"corrupt PDF ({error.__class__.__name__}: {error})") from error
+        except DependencyError as error:
+            # AES-encrypted PDFs (often "owner password only", to block copying) need `cryptography`;
+            # pypdf raises DependencyError, which is no PyPdfError and used to crash the whole run.
+            raise UnreadableDocument(
+                "the PDF is AES-encrypted; reading it needs the 'cryptography' package (pip install cryptography)"
+            ) from error
+        except (
+            PyPdfError, DeprecationError, NotImplementedError, zlib.error, RecursionError,
+            ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError,
+        ) as error:  # fmt: skip
+            # Damaged files raise any of these from deep inside pypdf (a broken xref, an unknown stream
+            # filter, a bad zlib stream). The error's text can hold raw bytes: name only its type.
+            raise UnreadableDocument(
+                f"the PDF is corrupt or truncated and cannot be parsed ({error.__class__.__name__})"
+            ) from error
         if not any(b.kind == "paragraph" for b in blocks):
             raise UnreadableDocument("the PDF has no text layer (scanned images?)")
-        title, blocks = _title_from(blocks, path)
-        return ParsedDocument(title=meta_title.strip() or title, format=self.format, blocks=blocks, pages=page_count)
+        meta_title = meta_title.strip()
+        if meta_title and not _GENERATED_PDF_TITLE.match(meta_title):
+            # The first heading stays a section heading unless it merely repeats the title: it used to
+            # be dropped whenever the metadata title won, and page 1 lost its heading path.
+            if blocks[0].kind == "heading" and blocks[0].text == meta_title:
+                blocks = blocks[1:]
+            title = meta_title
+        else:
+            title, blocks = _title_from(blocks, path)
+        return ParsedDocument(title=title, format=self.format, blocks=blocks, pages=page_count)
 
 
 # --- DOCX -----------------------------------------------------------------------------------------
@@ -189,20 +252,47 @@ _HEADING_STYLE = re.compile(r"^(?:heading|rubrik)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = {"title", "rubrik"}
 
 
+# An OLE2 compound file: Word stores a password-protected .docx this way, and it is also the format of
+# an old binary .doc renamed to .docx.
+_OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
 class DocxReader(Reader):
     format = "docx"
     extensions = (".docx",)
 
     def read(self, data: bytes, path: Path) -> ParsedDocument:
-        import docx
         from docx.opc.exceptions import PackageNotFoundError
+        from lxml.etree import XMLSyntaxError
+
+        if data.startswith(_OLE2_MAGIC):
+            raise UnreadableDocument(
+                "the DOCX is password protected (encrypted), or an old binary .doc file renamed to .docx"
+            )
+        try:
+            return self._parse(data, path)
+        except (zipfile.BadZipFile, EOFError) as error:
+            raise UnreadableDocument("the DOCX is corrupt or truncated (not a valid zip archive)") from error
+        except zlib.error as error:
+            # A damaged compressed part; zlib's error used to escape and crash the run.
+            raise UnreadableDocument("the DOCX is corrupt (damaged compressed data)") from error
+        except XMLSyntaxError as error:
+            # The zip opens but a part's XML is cut off or malformed; lxml's error used to escape.
+            raise UnreadableDocument(f"the DOCX is corrupt (malformed XML: {error.msg})") from error
+        except (PackageNotFoundError, KeyError, ValueError, AttributeError, TypeError) as error:
+            # Well-formed XML of the wrong shape (a broken namespace, a relationship without a
+            # target) surfaces from python-docx as AttributeError or TypeError.
+            raise UnreadableDocument(
+                "the DOCX is corrupt or not a Word document (a required part is missing)"
+            ) from error
+
+    def _parse(self, data: bytes, path: Path) -> ParsedDocument:
+        import docx
         from docx.table import Table
 
-        try:
-            document = docx.Document(io.BytesIO(data))
-        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
-            raise UnreadableDocument(f"corrupt DOCX ({error.__class__.__name__})") from error
-        title = (document.core_properties.title or "").strip()
+        # Called inside read()'s try: opening and walking the parts both raise on a damaged file.
+        document = docx.Document(io.BytesIO(data))
+        visible_title = ""
         blocks: list[Block] = []
         for item in document.iter_inner_content():
             if isinstance(item, Table):
@@ -212,12 +302,15 @@ class DocxReader(Reader):
             style = (item.style.name if item.style is not None else "").strip()
             if not text:
                 continue
-            if style.lower() in _TITLE_STYLES and not title:
-                title = text
+            if style.lower() in _TITLE_STYLES and not visible_title:
+                visible_title = text
             elif match := _HEADING_STYLE.match(style):
                 blocks.append(Block(text, kind="heading", level=int(match.group(1))))
             else:
                 blocks.append(Block(text))
+        # The Title paragraph the reader sees wins over the hidden core property, which is often stale
+        # (left from a template); before, with a core title set, the Title paragraph became body text.
+        title = visible_title or (document.core_properties.title or "").strip()
         if not title:
             title, blocks = _title_from(blocks, path)
         return ParsedDocument(title=title, format=self.format, blocks=blocks)

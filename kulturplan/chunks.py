@@ -56,6 +56,11 @@ class Chunk:
         return HEADING_SEPARATOR.join(self.heading_path)
 
     @property
+    def searchable_text(self) -> str:
+        """What lexical search sees: the section headings and the passage."""
+        return " ".join((*self.heading_path, self.text))
+
+    @property
     def embedding_title(self) -> str:
         """The title given to the embedding model: the document and the section it sits in."""
         path = [part for part in self.heading_path if part != self.title]

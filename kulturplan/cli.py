@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from kulturplan import models as model_registry
-from kulturplan.config import Settings, load_settings
+from kulturplan.config import Settings, config_file, load_settings
 
 app = typer.Typer(
     help="Kulturplan-assistenten: answers questions about regional culture plans, with sources.",
@@ -42,14 +42,22 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _problem(error: dict) -> str:
+    name = ".".join(map(str, error["loc"]))
+    if error["type"] == "extra_forbidden":  # flags are all known and unknown env vars are ignored
+        return f"{name}: unknown setting in {config_file()}"
+    return f"{name}: {error['msg']}"
+
+
 def settings_from(**flags) -> Settings:
     try:
         return load_settings(**flags)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        fail(f"invalid configuration: {problems}")
-    except (OSError, ValueError) as error:  # an unreadable or malformed kulturplan.toml
+        fail(f"invalid configuration: {'; '.join(_problem(e) for e in error.errors())}")
+    except OSError as error:  # an unreadable kulturplan.toml, or KULTURPLAN_CONFIG names no file
         fail(f"cannot read the configuration: {error}")
+    except ValueError as error:  # malformed TOML: the parser names the line but not the file
+        fail(f"cannot read {config_file()}: {error}")
     raise AssertionError("unreachable")
 
 

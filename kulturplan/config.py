@@ -26,8 +26,16 @@ EMBEDDING_MODEL_NAME = "embeddinggemma-300m"
 LLM_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 
 
-def _config_file() -> Path:
-    return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+def config_file() -> Path:
+    """The TOML file to read. A missing default file means "no file"; a file named explicitly by
+    KULTURPLAN_CONFIG must exist, so that a typo in its path does not silently run on defaults."""
+    named = os.environ.get(CONFIG_ENV)
+    if not named:
+        return Path(DEFAULT_CONFIG_FILE)
+    path = Path(named).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{CONFIG_ENV}={named} is not a file")
+    return path
 
 
 class Settings(BaseSettings):
@@ -51,7 +59,7 @@ class Settings(BaseSettings):
     embedding_query_prompt: str = Field("task: search result | query: {query}")
 
     # Chunking
-    chunk_max_tokens: int = Field(220, ge=32, description="Token budget of one chunk.")
+    chunk_max_tokens: int = Field(120, ge=32, description="Token budget of one chunk (measured: 120 ranks focused passages first).")
 
     # Vector store
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded store in data_dir.")
@@ -62,6 +70,25 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(4096, ge=512)
     llm_threads: int = Field(2, ge=1)
     llm_max_tokens: int = Field(400, ge=16)
+
+    # Retrieval
+    retrieval_candidates: int = Field(20, ge=1, description="Candidates from each of dense and BM25 search.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    max_passages: int = Field(4, ge=1, le=12, description="Passages given to the generator.")
+    max_municipality_passages: int = Field(6, ge=1, description="Cap on a named municipality's own passages.")
+    # Refuse before generating when the best passage is less similar than this and the question's
+    # key terms are missing from the passages (calibrated on the gold questions, see README).
+    refusal_min_dense: float = Field(0.42, ge=0, le=1)
+    refusal_min_coverage: float = Field(0.5, ge=0, le=1)
+
+    # Answering
+    generator: str = Field("local", description="local, extractive or openai.")
+    max_question_chars: int = Field(600, ge=20, description="Longer questions get a clear message.")
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_timeout_seconds: float = Field(90.0, gt=0, description="Then the extractive answer is used.")
+    openai_base_url: str = Field("", description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+    openai_model: str = Field("", description="Model name on that server.")
+    openai_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
 
     @property
     def models_root(self) -> Path:
@@ -88,7 +115,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, _config_file()))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
 
 
 def load_settings(**overrides: Any) -> Settings:

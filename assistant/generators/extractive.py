@@ -1,0 +1,99 @@
+"""An answer without an LLM: the most relevant sentences of the passages, each cited.
+
+Deterministic and fast; used in tests, in CI's evaluation, whenever no LLM is available and as the
+fallback when an LLM answer fails the grounding check. Sentences are quoted verbatim, so every
+claim is supported by the passage it cites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from assistant.generators.base import GenerationRequest, Generator, register_generator
+from assistant.safety import sanitize_passage
+from assistant.text import content_terms, split_sentences
+from kulturplan.municipalities import find_municipalities, is_region_wide
+
+MAX_SENTENCES = 4
+MAX_REGION_SENTENCES = 2
+MIN_WORDS = 5  # shorter "sentences" are fragments such as a stray link text
+RELATIVE_FLOOR = 0.6  # keep sentences scoring at least this share of the best one
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    n: int  # passage number
+    order: int  # position in the passage list, for reading order
+    text: str
+    score: float
+
+
+class ExtractiveGenerator(Generator):
+    name = "extractive"
+
+    def __init__(self, settings=None):
+        self.settings = settings
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        candidates = self._candidates(request)
+        if request.municipalities:
+            yield from self._municipality_answer(request, candidates)
+        else:
+            yield from self._topic_answer(request, candidates)
+
+    @staticmethod
+    def _candidates(request: GenerationRequest) -> list[_Candidate]:
+        terms = content_terms(request.question)
+        result = []
+        order = 0
+        for n, passage in enumerate(request.passages, start=1):
+            # A sentence under the heading "Blekingemodellen" is about Blekingemodellen.
+            heading_terms = content_terms(" ".join(passage.chunk.heading_path))
+            for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
+                if len(sentence.split()) < MIN_WORDS:
+                    continue
+                words = content_terms(sentence) | heading_terms
+                overlap = len(terms & words) / len(terms) if terms else 0.0
+                # Lexical overlap decides; the passage's similarity to the question breaks ties.
+                result.append(_Candidate(n, order, sentence, overlap + 0.3 * passage.dense))
+                order += 1
+        return result
+
+    def _topic_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
+        best = sorted(candidates, key=lambda c: c.score, reverse=True)
+        if not best:
+            return
+        floor = max(RELATIVE_FLOOR * best[0].score, 0.15)
+        chosen = [c for c in best[:MAX_SENTENCES] if c.score >= floor] or best[:1]
+        chosen.sort(key=lambda c: c.order)
+        yield "According to the culture plan (quoted in Swedish): " if request.english else ""
+        for index, candidate in enumerate(chosen):
+            yield f"{' ' if index else ''}{candidate.text} [{candidate.n}]"
+
+    def _municipality_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
+        names = " och ".join(request.municipalities)
+        local = [c for c in candidates if set(find_municipalities(c.text)) & set(request.municipalities)]
+        local.sort(key=lambda c: c.order)
+        regional = sorted(
+            (c for c in candidates if c not in local and is_region_wide(c.text)), key=lambda c: c.score, reverse=True
+        )[:MAX_REGION_SENTENCES]
+        if request.english:
+            yield f"What the culture plan says about {names} (quoted in Swedish):\n" if local else (
+                f"The culture plan does not mention {names} specifically, but regional activities reach all of Blekinge:\n"
+            )
+        else:
+            yield f"Det här säger kulturplanen om {names}:\n" if local else (
+                f"Kulturplanen nämner inte {names} särskilt, men regionala verksamheter når hela Blekinge:\n"
+            )
+        for candidate in local:
+            yield f"- {candidate.text} [{candidate.n}]\n"
+        if regional and local:
+            yield "\nRegion-wide offers that also reach the municipality:\n" if request.english else (
+                f"\nDessutom når regionala verksamheter hela Blekinge, även {names}:\n"
+            )
+        for candidate in sorted(regional, key=lambda c: c.order):
+            yield f"- {candidate.text} [{candidate.n}]\n"
+
+
+register_generator(ExtractiveGenerator.name, ExtractiveGenerator)

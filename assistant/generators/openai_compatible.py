@@ -1,0 +1,56 @@
+"""Any OpenAI-compatible chat server (vLLM, llama.cpp's server, Ollama, a hosted service)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from assistant.generators.base import ChatModelGenerator, GeneratorError, GeneratorTimeout, register_generator
+from kulturplan.config import Settings
+
+
+class OpenAICompatibleGenerator(ChatModelGenerator):
+    name = "openai"
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        if not settings.openai_base_url or not settings.openai_model:
+            raise GeneratorError("the openai generator needs openai_base_url and openai_model in the configuration")
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from openai import OpenAI
+
+            # Local servers accept any key; hosted ones read it from the configured variable.
+            api_key = os.environ.get(self.settings.openai_api_key_env) or "not-needed"
+            self._client = OpenAI(
+                base_url=self.settings.openai_base_url,
+                api_key=api_key,
+                timeout=self.settings.llm_timeout_seconds,
+                max_retries=0,
+            )
+        return self._client
+
+    def _stream_chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        import openai
+
+        try:
+            stream = self.client.chat.completions.create(
+                model=self.settings.openai_model,
+                messages=messages,
+                temperature=self.settings.llm_temperature,
+                max_tokens=max_tokens,
+                stream=True,
+            )
+            for event in stream:
+                if event.choices and event.choices[0].delta.content:
+                    yield event.choices[0].delta.content
+        except openai.APITimeoutError as error:
+            raise GeneratorTimeout(f"the server at {self.settings.openai_base_url} timed out") from error
+        except openai.OpenAIError as error:
+            raise GeneratorError(f"the server at {self.settings.openai_base_url} failed: {error}") from error
+
+
+register_generator(OpenAICompatibleGenerator.name, OpenAICompatibleGenerator)

@@ -1,0 +1,223 @@
+"""The grounding check: every sentence of an answer must be supported by the passage it cites.
+
+It runs sentence by sentence while the answer streams, so the user never sees a claim before it is
+checked. A sentence is supported when most of its content words occur in the cited passage (after
+Swedish stemming), every number and every municipality in it occur there too, and, for paraphrases
+with less word overlap, the embedding model finds the two close. A citation to a passage that
+does not exist is removed; an unsupported citation is moved to a passage that supports the sentence,
+or the sentence is dropped. Citations are renumbered in order of first use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.text import citations_in, content_terms, numbers, split_sentences, stem, strip_citations, tokens
+from assistant.types import Passage
+from kulturplan.embedding import Embedder
+from kulturplan.municipalities import find_municipalities
+
+MIN_OVERLAP = 0.5  # share of a sentence's content words found in the passage
+MIN_OVERLAP_WITH_EMBEDDING = 0.25  # lower overlap is accepted when the meaning is close ...
+MIN_COSINE = 0.62  # ... by the embedding model
+_REFUSAL = re.compile(r"(framgår inte|står inte|nämns inte|does not say|is not mentioned|not stated)", re.IGNORECASE)
+# A citation written after the full stop belongs to the sentence before it: "text. [1]" -> "text [1]."
+_CITATION_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+\])+)")
+
+
+def normalize_citations(text: str) -> str:
+    return _CITATION_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
+
+
+@dataclass
+class _Source:
+    passage: Passage
+    terms: set[str]
+    stems: set[str]
+    numbers: set[str]
+    municipalities: set[str]
+    sentences: list[str]
+
+
+@dataclass
+class GroundingState:
+    """What the check found so far; citations renumbered in order of first use."""
+
+    order: list[int] = field(default_factory=list)  # original passage numbers, by new number - 1
+    supporting: dict[int, list[str]] = field(default_factory=dict)  # original number -> sentences
+    kept: int = 0
+    dropped: int = 0
+    refused: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def new_number(self, original: int) -> int:
+        if original not in self.order:
+            self.order.append(original)
+        return self.order.index(original) + 1
+
+
+class Grounder:
+    def __init__(self, passages: list[Passage], embedder: Embedder | None = None, trusted_frames: bool = False):
+        self.embedder = embedder
+        # The extractive generator's own framing lines ("... om Ronneby:") carry no claim to check.
+        self.trusted_frames = trusted_frames
+        self.sources = [
+            _Source(
+                passage=p,
+                terms=content_terms(p.chunk.searchable_text),
+                stems={stem(w) for w in tokens(p.chunk.searchable_text)},
+                numbers=numbers(p.chunk.text),
+                municipalities=set(find_municipalities(p.chunk.searchable_text)),
+                sentences=split_sentences(p.chunk.text),
+            )
+            for p in passages
+        ]
+        self.state = GroundingState()
+        self._passage_vectors: np.ndarray | None = None
+
+    # --- support ---------------------------------------------------------------------------------
+    def _overlap(self, claim: str, sources: list[_Source]) -> float:
+        terms = content_terms(claim)
+        if not terms:
+            return 1.0
+        found = set().union(*(s.terms | s.stems for s in sources))
+        return len(terms & found) / len(terms)
+
+    def _facts_present(self, claim: str, sources: list[_Source]) -> bool:
+        """Numbers and municipalities are where small models invent; they must be in the passage."""
+        claim_numbers = numbers(claim)
+        claim_places = set(find_municipalities(claim))
+        return claim_numbers <= set().union(*(s.numbers for s in sources)) and claim_places <= set().union(
+            *(s.municipalities for s in sources)
+        )
+
+    def _cosine(self, claim: str, indices: list[int]) -> float:
+        if self.embedder is None:
+            return 0.0
+        if self._passage_vectors is None:
+            texts = [s.passage.chunk.text for s in self.sources]
+            self._passage_vectors = self.embedder.embed_documents(texts, [s.passage.chunk.embedding_title for s in self.sources])
+        claim_vector = self.embedder.embed_documents([claim], ["none"])[0]
+        return max(float(np.dot(self._passage_vectors[i], claim_vector)) for i in indices)
+
+    def supports(self, claim: str, numbers_1_based: list[int]) -> bool:
+        sources = [self.sources[n - 1] for n in numbers_1_based]
+        if not sources or not self._facts_present(claim, sources):
+            return False
+        overlap = self._overlap(claim, sources)
+        if overlap >= MIN_OVERLAP:
+            return True
+        return overlap >= MIN_OVERLAP_WITH_EMBEDDING and self._cosine(claim, [n - 1 for n in numbers_1_based]) >= MIN_COSINE
+
+    def _best_source(self, claim: str) -> int | None:
+        ranked = sorted(range(1, len(self.sources) + 1), key=lambda n: self._overlap(claim, [self.sources[n - 1]]), reverse=True)
+        for n in ranked[:3]:
+            if self.supports(claim, [n]):
+                return n
+        return None
+
+    # --- one unit (sentence or list item) --------------------------------------------------------
+    def check(self, unit: str) -> str | None:
+        """The unit with verified, renumbered citations; None when it must not be shown."""
+        unit = normalize_citations(unit.strip())
+        if not unit:
+            return None
+        claim = strip_citations(unit)
+        if _REFUSAL.search(claim) and not citations_in(unit):
+            self.state.refused = True
+            return None
+        if (self.trusted_frames and claim.endswith(":")) or (not content_terms(claim) and not numbers(claim)):
+            return _without_citations(unit)  # connective text such as "Det här säger planen om X:"
+        cited = citations_in(unit)
+        valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(self.sources)]
+        if len(valid) != len(set(cited)):
+            self.state.notes.append(f"tog bort hänvisning till en källa som inte finns: {sorted(set(cited) - set(valid))}")
+        if valid and self.supports(claim, valid):
+            keep = [n for n in valid if self._overlap(claim, [self.sources[n - 1]]) > 0] or valid
+        else:
+            best = self._best_source(claim)
+            if best is None:
+                self.state.dropped += 1
+                self.state.notes.append(f"strök en mening som källorna inte stöder: {claim[:80]!r}")
+                return None
+            if valid:
+                self.state.notes.append(f"flyttade hänvisning {valid} till [{best}] för: {claim[:60]!r}")
+            keep = [best]
+        self.state.kept += 1
+        for n in keep:
+            self.state.supporting.setdefault(n, [])
+            self.state.supporting[n] += self._supporting_sentences(claim, n)
+        return _with_citations(unit, [self.state.new_number(n) for n in keep])
+
+    def _supporting_sentences(self, claim: str, n: int) -> list[str]:
+        terms = content_terms(claim)
+        scored = [(len(terms & content_terms(s)), s) for s in self.sources[n - 1].sentences]
+        best = max((score for score, _ in scored), default=0)
+        return [s for score, s in scored if best and score == best]
+
+
+def _without_citations(unit: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", unit)
+
+
+def _with_citations(unit: str, new_numbers: list[int]) -> str:
+    """Replace the unit's citations by `new_numbers`, placed where the first citation stood."""
+    marks = "".join(f"[{n}]" for n in new_numbers)
+    match = re.search(r"\s*\[\d+\](?:\s*\[\d+\])*", unit)
+    if match:
+        return unit[: match.start()] + " " + marks + _without_citations(unit[match.end() :])
+    stripped = unit.rstrip()
+    if stripped.endswith((".", "!", "?")):
+        return f"{stripped[:-1]} {marks}{stripped[-1]}"
+    return f"{stripped} {marks}"
+
+
+class StreamingChecker:
+    """Feeds streamed text to the grounder one complete sentence or line at a time."""
+
+    def __init__(self, grounder: Grounder):
+        self.grounder = grounder
+        self.buffer = ""
+        self.at_line_start = True
+
+    def feed(self, piece: str) -> list[str]:
+        self.buffer += piece
+        *complete, self.buffer = _units(self.buffer, final=False)
+        return [out for out in map(self._emit, complete) if out]
+
+    def finish(self) -> list[str]:
+        rest, self.buffer = self.buffer, ""
+        return [out for out in map(self._emit, _units(rest, final=True)) if out]
+
+    def _emit(self, unit: str) -> str | None:
+        ends_line = unit.endswith("\n")
+        checked = self.grounder.check(unit)
+        if checked is None:
+            return None
+        separator = "" if self.at_line_start else " "
+        self.at_line_start = ends_line
+        return separator + checked + ("\n" if ends_line else "")
+
+
+def _units(text: str, final: bool) -> list[str]:
+    """Sentences and lines (a line keeps its newline). Unless final, the last one is the unfinished rest."""
+    text = normalize_citations(text)
+    *lines, last = text.split("\n")
+    units: list[str] = []
+    for line in lines:
+        parts = _sentences(line)
+        if parts:
+            parts[-1] += "\n"
+            units += parts
+    tail = _sentences(last)
+    if final:
+        return units + tail
+    # The last sentence of an unfinished line may still grow with the next piece.
+    return units + tail[:-1] + [tail[-1] if tail else ""]
+
+
+def _sentences(line: str) -> list[str]:
+    return [p for p in re.split(r"(?<=[.!?])\s+(?=[A-ZÅÄÖÉ0-9\"”«(-])", line) if p.strip()]

@@ -1,0 +1,206 @@
+"""Hybrid retrieval: dense search in Chroma plus Swedish-stemmed BM25, fused by reciprocal rank.
+
+The BM25 index is derived from the Chroma collection (the single source of truth) and rebuilt when
+the collection's set of chunk ids changes. A question that names a municipality brings every passage
+mentioning it into the candidates; passages about all municipalities stay region-wide context.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.text import STOPWORDS, content_terms, stem
+from assistant.types import Passage
+from kulturplan.chunks import Chunk, content_hash
+from kulturplan.config import Settings
+from kulturplan.embedding import Embedder
+from kulturplan.municipalities import find_municipalities, metadata_key
+from kulturplan.store import ChunkStore
+
+# Re-check the collection for changes at most this often (ingestion runs in another process).
+VERSION_CHECK_SECONDS = 5.0
+# A question word this close to a word of the documents is a misspelling of it ("språksteget").
+TYPO_CUTOFF = 0.8
+MIN_CORRECTED_LENGTH = 5
+
+
+@dataclass
+class Retrieval:
+    question: str
+    passages: list[Passage]  # what the generator sees, best first
+    candidates: list[Passage]  # everything fused, best first
+    municipalities: tuple[str, ...]
+    best_dense: float
+    coverage: float  # share of the question's content terms found in the top passages
+    unknown_terms: list[str]  # the question's content terms that no indexed passage contains
+    seconds: float = 0.0
+
+
+class Bm25Index:
+    """llama-index's BM25 retriever (bm25s + PyStemmer, Swedish) over every stored chunk."""
+
+    def __init__(self, chunks: list[Chunk]):
+        import Stemmer
+        from llama_index.core.schema import TextNode
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        self.chunks = {chunk.id: chunk for chunk in chunks}
+        nodes = [TextNode(id_=c.id, text=c.searchable_text) for c in chunks]
+        self.retriever = (
+            BM25Retriever.from_defaults(
+                nodes=nodes,
+                stemmer=Stemmer.Stemmer("swedish"),
+                language="swedish",
+                similarity_top_k=len(nodes),
+            )
+            if nodes
+            else None
+        )
+        self.vocabulary: set[str] = set().union(*(content_terms(c.searchable_text) for c in chunks))
+        self._vocabulary_list = sorted(self.vocabulary)
+
+    def correct_spelling(self, question: str) -> str:
+        """Replace words the documents lack by the documents' closest word ("språksteget" -> "språksteg")."""
+
+        def fix(match: re.Match) -> str:
+            word = match.group(0)
+            term = stem(word)
+            if len(word) < MIN_CORRECTED_LENGTH or term in self.vocabulary or word.lower() in STOPWORDS:
+                return word
+            close = difflib.get_close_matches(term, self._vocabulary_list, n=1, cutoff=TYPO_CUTOFF)
+            return close[0] if close else word
+
+        return re.sub(r"\w+", fix, question)
+
+    def unknown_terms(self, question: str) -> list[str]:
+        """The question's content terms that no passage contains, not even as a near spelling."""
+        missing = content_terms(question) - self.vocabulary
+        return sorted(t for t in missing if not difflib.get_close_matches(t, self._vocabulary_list, n=1, cutoff=TYPO_CUTOFF))
+
+    def search(self, question: str, k: int) -> list[tuple[Chunk, float]]:
+        if self.retriever is None:
+            return []
+        results = self.retriever.retrieve(question)
+        ranked = [(self.chunks[r.node.node_id], float(r.score or 0.0)) for r in results if (r.score or 0) > 0]
+        return ranked[:k]
+
+
+class HybridRetriever:
+    def __init__(self, settings: Settings, store: ChunkStore, embedder: Embedder):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._bm25: Bm25Index | None = None
+        self._version: str | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # --- the derived BM25 index ----------------------------------------------------------------
+    def bm25(self) -> Bm25Index:
+        with self._lock:
+            now = time.monotonic()
+            if self._bm25 is None or now - self._checked_at > VERSION_CHECK_SECONDS:
+                self._checked_at = now
+                chunks = self.store.all_chunks()
+                version = content_hash(*(c.id for c in chunks))
+                if version != self._version:
+                    self._bm25, self._version = Bm25Index(chunks), version
+            return self._bm25
+
+    # --- retrieval -----------------------------------------------------------------------------
+    def retrieve(
+        self, question: str, max_passages: int | None = None, municipality: str | None = None
+    ) -> Retrieval:
+        started = time.perf_counter()
+        settings = self.settings
+        limit = max_passages or settings.max_passages
+        municipalities = (municipality,) if municipality else find_municipalities(question)
+        bm25 = self.bm25()
+        question = bm25.correct_spelling(question)
+        vector = self.embedder.embed_query(question)
+        dense = self.store.search(vector, k=settings.retrieval_candidates)
+        lexical = bm25.search(question, k=settings.retrieval_candidates)
+
+        fused: dict[str, float] = {}
+        for ranking in ([h.chunk for h in dense], [c for c, _ in lexical]):
+            for rank, chunk in enumerate(ranking):
+                fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (settings.rrf_k + rank + 1)
+        chunks = {h.chunk.id: h.chunk for h in dense} | {c.id: c for c, _ in lexical}
+        local_ids: set[str] = set()
+        for name in municipalities:
+            for chunk in self.store.chunks_where({metadata_key(name): True}):
+                chunks.setdefault(chunk.id, chunk)
+                fused.setdefault(chunk.id, 0.0)
+                local_ids.add(chunk.id)
+
+        dense_scores = self._dense_scores(vector, chunks, {h.chunk.id: h.score for h in dense})
+        lexical_scores = {c.id: s for c, s in lexical}
+        candidates = [
+            Passage(
+                chunk=chunks[chunk_id],
+                score=fused[chunk_id],
+                dense=dense_scores[chunk_id],
+                lexical=lexical_scores.get(chunk_id, 0.0),
+                via_municipality=chunk_id in local_ids,
+            )
+            for chunk_id in chunks
+        ]
+        candidates.sort(key=lambda p: (p.score, p.dense), reverse=True)
+        passages = self._select(candidates, limit, municipalities)
+        return Retrieval(
+            question=question,
+            passages=passages,
+            candidates=candidates,
+            municipalities=municipalities,
+            best_dense=max((p.dense for p in candidates), default=0.0),
+            coverage=self._coverage(question, passages[:3]),
+            unknown_terms=bm25.unknown_terms(question),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _dense_scores(self, vector: np.ndarray, chunks: dict[str, Chunk], known: dict[str, float]) -> dict[str, float]:
+        """Cosine similarity for every candidate; chunks found only lexically are embedded here."""
+        missing = [chunk for chunk_id, chunk in chunks.items() if chunk_id not in known]
+        scores = dict(known)
+        if missing:
+            vectors = self.store.vectors([c.id for c in missing])
+            for chunk in missing:
+                scores[chunk.id] = float(np.dot(vectors[chunk.id], vector)) if chunk.id in vectors else 0.0
+        return scores
+
+    def _select(self, candidates: list[Passage], limit: int, municipalities: tuple[str, ...]) -> list[Passage]:
+        """Few, deduplicated passages: a named municipality's own passages first, then the best rest."""
+        seen_texts: set[str] = set()
+        chosen: list[Passage] = []
+
+        def take(passage: Passage) -> None:
+            key = " ".join(passage.chunk.text.split()).lower()
+            if key not in seen_texts:
+                seen_texts.add(key)
+                chosen.append(passage)
+
+        target = limit
+        if municipalities:
+            own = sorted((p for p in candidates if p.via_municipality), key=lambda p: p.dense, reverse=True)
+            for passage in own[: self.settings.max_municipality_passages]:
+                take(passage)
+            target = max(limit, len(chosen) + 2)  # room for region-wide context after the local passages
+        for passage in candidates:
+            if len(chosen) >= target:
+                break
+            take(passage)
+        return chosen
+
+    @staticmethod
+    def _coverage(question: str, passages: list[Passage]) -> float:
+        terms = content_terms(question)
+        if not terms:
+            return 1.0
+        found = set().union(*(content_terms(p.chunk.searchable_text) for p in passages))
+        return len(terms & found) / len(terms)

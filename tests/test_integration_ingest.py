@@ -1,0 +1,42 @@
+"""corpus/ ingested with the real EmbeddingGemma into a real Chroma."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kulturplan.store import ChunkStore
+
+pytestmark = pytest.mark.integration
+
+
+def test_real_model_loads_in_bfloat16_and_gives_unit_vectors(real_embedder):
+    import torch
+
+    vector = real_embedder.embed_query("Vilken kultur finns i Ronneby?")
+    assert real_embedder.model.dtype == torch.bfloat16
+    assert vector.shape == (768,)
+    assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-3)
+
+
+def test_query_about_art_in_ronneby_finds_the_konstresurscentrum(real_index, real_embedder):
+    store = ChunkStore.open(real_index)
+    hits = store.search(real_embedder.embed_query("Finns det något för bildkonst i Ronneby?"), k=3)
+    assert hits, "the index is empty"
+    passage = next((h.chunk for h in hits if "konstresurscentrum i Ronneby" in h.chunk.text), None)
+    assert passage is not None, [h.chunk.text[:60] for h in hits]
+    assert passage.source == "samverkan_med_kommunerna.txt"
+    assert "Ronneby" in passage.municipalities
+    assert passage.heading_path == ("Samverkansinitiativ",)
+
+
+def test_model_prompts_rank_the_right_section_first(real_index, real_embedder):
+    store = ChunkStore.open(real_index)
+    hits = store.search(real_embedder.embed_query("Vem samordnar kultur i vården?"), k=1)
+    assert hits[0].chunk.heading_path == ("Kultur i vården och Kultur i omsorgen",)
+
+
+def test_chunks_respect_the_token_budget(real_index, real_embedder):
+    chunks = ChunkStore.open(real_index).all_chunks()
+    assert len(chunks) >= 5
+    assert max(len(real_embedder.tokenize(c.text)) for c in chunks) <= real_index.chunk_max_tokens

@@ -1,0 +1,361 @@
+"""Every reader on small documents generated at test time, and on the real seed document.
+
+The fixtures come from `fixture_docs`; the assertions are derived from the same constants the files
+were generated from, so they check behaviour (structure, text, pages, metadata), not stored output.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import fixture_docs as docs
+from ingest.chunking import chunk_document, sections
+from ingest.document import Block, ParsedDocument
+from ingest.plaintext import is_boilerplate
+from ingest.readers import decode_text, read_document
+from kulturplan.chunks import Chunk
+from kulturplan.municipalities import MUNICIPALITIES
+
+from conftest import SEED, FakeEmbedder
+
+FEEDBACK_LINE = "Hjälpte informationen på sidan dig?"
+
+
+def read(path: Path) -> ParsedDocument:
+    return read_document(path, path.read_bytes())
+
+
+def chunk(document: ParsedDocument, source: str = "doc", max_tokens: int = 120) -> list[Chunk]:
+    return chunk_document(document, source, "hash", max_tokens, FakeEmbedder().tokenize)
+
+
+def squash(text: str) -> str:
+    """Whitespace-insensitive form: PDF extraction decides where lines break."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def headings(document: ParsedDocument) -> list[str]:
+    return [b.text for b in document.blocks if b.kind == "heading"]
+
+
+def paragraph_with(document: ParsedDocument, words: str) -> Block:
+    found = [b for b in document.blocks if b.kind == "paragraph" and words in b.text]
+    assert len(found) == 1, f"{words!r} is in {len(found)} paragraphs"
+    return found[0]
+
+
+def chunk_with(chunks: list[Chunk], words: str) -> Chunk:
+    found = [c for c in chunks if words in c.text]
+    assert len(found) == 1, f"{words!r} is in {len(found)} chunks"
+    return found[0]
+
+
+def first_words(text: str, n: int = 6) -> str:
+    return " ".join(text.split()[:n])
+
+
+# --- PDF -------------------------------------------------------------------------------------------
+@pytest.fixture
+def pdf(tmp_path) -> ParsedDocument:
+    return read(docs.write_pdf(tmp_path / "plan.pdf"))
+
+
+def test_pdf_counts_its_pages_and_keeps_the_page_of_every_block(pdf):
+    assert pdf.format == "pdf" and pdf.pages == len(docs.PDF_PAGES) >= 3
+    for number, (_, paragraphs) in enumerate(docs.PDF_PAGES, start=1):
+        for paragraph in paragraphs:
+            assert paragraph_with(pdf, first_words(paragraph)).page == number
+    assert all(block.page is not None for block in pdf.blocks)
+
+
+def test_pdf_text_with_swedish_letters_survives_extraction(pdf):
+    text = squash(" ".join(b.text for b in pdf.blocks))
+    source = [p for _, paragraphs in docs.PDF_PAGES for p in paragraphs] + [docs.PDF_MID_PAGE_PARAGRAPH]
+    for paragraph in source:
+        assert squash(paragraph) in text
+    swedish = {letter for letter in "".join(source) if letter in "åäöÅÄÖ"}
+    assert {"å", "ä", "ö"} <= swedish and all(letter in text for letter in swedish)
+
+
+def test_pdf_headings_are_detected_and_the_first_becomes_the_title(pdf):
+    assert pdf.title == docs.PDF_TITLE
+    expected = [heading for heading, _ in docs.PDF_PAGES[1:]]
+    expected.insert(1, docs.PDF_MID_PAGE_HEADING)  # the heading in the middle of page 2
+    assert headings(pdf) == expected
+
+
+def test_pdf_page_numbers_are_page_chrome_not_headings(pdf):
+    # Every page has a "Sida N av M" footer; it must neither be a heading nor end up in the text.
+    assert not any(re.search(r"\bSida \d", block.text) for block in pdf.blocks)
+    chunks = chunk(pdf)
+    for number, (heading, paragraphs) in enumerate(docs.PDF_PAGES[1:], start=2):
+        found = chunk_with(chunks, first_words(paragraphs[0]))
+        assert found.page == number and found.heading_path == (heading,)
+
+
+def test_pdf_chunks_carry_page_and_heading_path(pdf):
+    chunks = chunk(pdf)
+    assert {c.page for c in chunks} == set(range(1, len(docs.PDF_PAGES) + 1))
+    assert all(c.page_end == c.page for c in chunks)  # every section sits on one page here
+    assert all(c.doc_pages == len(docs.PDF_PAGES) for c in chunks)
+    mid = chunk_with(chunks, first_words(docs.PDF_MID_PAGE_PARAGRAPH))
+    assert mid.page == 2 and mid.heading_path == (docs.PDF_MID_PAGE_HEADING,)
+    first = chunk_with(chunks, first_words(docs.PDF_PAGES[0][1][0]))
+    assert first.page == 1 and first.heading_path == ()
+    assert "Ronneby" in chunk_with(chunks, "I Ronneby").municipalities
+
+
+def test_pdf_metadata_title_wins_but_the_first_heading_stays_in_the_text(tmp_path):
+    title = "Regional kulturplan för Blekinge 2024-2027"
+    document = read(docs.write_pdf(tmp_path / "plan.pdf", metadata_title=title))
+    assert document.title == title
+    assert headings(document)[0] == docs.PDF_TITLE
+    page_one = chunk_with(chunk(document), first_words(docs.PDF_PAGES[0][1][0]))
+    assert page_one.heading_path == (docs.PDF_TITLE,)
+
+
+def test_pdf_metadata_title_made_by_the_producer_is_ignored(tmp_path):
+    document = read(docs.write_pdf(tmp_path / "plan.pdf", metadata_title="Microsoft Word - plan_v3.docx"))
+    assert document.title == docs.PDF_TITLE
+
+
+def test_pdf_narrow_column_lines_are_not_mistaken_for_headings(tmp_path):
+    document = read(docs.write_narrow_column_pdf(tmp_path / "broschyr.pdf"))
+    assert document.title == docs.NARROW_PDF_TITLE
+    assert headings(document) == [heading for heading, _ in docs.NARROW_PDF_SECTIONS]
+    text = squash(" ".join(b.text for b in document.blocks if b.kind == "paragraph"))
+    for _, paragraphs in docs.NARROW_PDF_SECTIONS:
+        for paragraph in paragraphs:
+            assert squash(paragraph) in text
+
+
+# --- DOCX ------------------------------------------------------------------------------------------
+@pytest.fixture
+def docx_doc(tmp_path) -> ParsedDocument:
+    return read(docs.write_docx(tmp_path / "plan.docx"))
+
+
+def test_docx_title_style_is_the_title(docx_doc):
+    assert docx_doc.format == "docx" and docx_doc.title == docs.DOCX_TITLE
+    assert not any(block.text == docs.DOCX_TITLE for block in docx_doc.blocks)
+
+
+def test_docx_heading_styles_become_levels(docx_doc):
+    found = [(b.text, b.level) for b in docx_doc.blocks if b.kind == "heading"]
+    assert found == [(docs.DOCX_CHAPTER, 1), (docs.DOCX_SUBSECTION, 2), (docs.DOCX_NEXT_CHAPTER, 1)]
+
+
+def test_docx_heading_levels_become_the_heading_path_of_chunks(docx_doc):
+    chunks = chunk(docx_doc)
+    assert chunk_with(chunks, docs.DOCX_INTRO).heading_path == ()
+    assert chunk_with(chunks, docs.DOCX_CHAPTER_TEXT).heading_path == (docs.DOCX_CHAPTER,)
+    assert chunk_with(chunks, docs.DOCX_SUBSECTION_TEXT).heading_path == (docs.DOCX_CHAPTER, docs.DOCX_SUBSECTION)
+    # A new level-1 heading closes the level-2 section.
+    assert chunk_with(chunks, docs.DOCX_NEXT_CHAPTER_TEXT).heading_path == (docs.DOCX_NEXT_CHAPTER,)
+
+
+def test_docx_table_text_is_kept_row_by_row_in_its_section(docx_doc):
+    rows = [" | ".join(row) for row in docs.DOCX_TABLE]
+    texts = [b.text for b in docx_doc.blocks]
+    assert all(row in texts for row in rows)
+    table_chunk = chunk_with(chunk(docx_doc), rows[1])
+    assert table_chunk.heading_path == (docs.DOCX_CHAPTER, docs.DOCX_SUBSECTION)
+    assert all(row in table_chunk.text for row in rows)
+    assert {"Sölvesborg", "Ronneby"} <= set(table_chunk.municipalities)
+
+
+def test_docx_visible_title_wins_over_a_stale_core_property(tmp_path):
+    document = read(docs.write_docx(tmp_path / "plan.docx", core_title="Mall för rapporter"))
+    assert document.title == docs.DOCX_TITLE
+    assert not any(block.text == docs.DOCX_TITLE for block in document.blocks)
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+@pytest.fixture
+def html_doc(tmp_path) -> ParsedDocument:
+    return read(docs.write_html(tmp_path / "sida.html"))
+
+
+def test_html_h1_is_the_title_and_h2_sections_are_headings(html_doc):
+    assert html_doc.format == "html" and html_doc.title == docs.HTML_TITLE
+    expected = [heading for heading, _ in docs.HTML_SECTIONS if heading]
+    assert headings(html_doc) == expected
+    assert all(b.level == 2 for b in html_doc.blocks if b.kind == "heading")
+
+
+def test_html_main_content_is_kept(html_doc):
+    paragraphs = [b.text for b in html_doc.blocks if b.kind == "paragraph"]
+    assert paragraphs == [p for _, section in docs.HTML_SECTIONS for p in section]
+    chunks = chunk(html_doc)
+    for heading, section in docs.HTML_SECTIONS:
+        for paragraph in section:
+            assert chunk_with(chunks, paragraph).heading_path == ((heading,) if heading else ())
+
+
+def test_html_boilerplate_is_in_no_block_and_no_chunk(html_doc):
+    texts = [b.text for b in html_doc.blocks] + [c.text for c in chunk(html_doc)] + [html_doc.title]
+    for boilerplate in docs.HTML_BOILERPLATE:
+        assert not any(boilerplate in text for text in texts), boilerplate
+
+
+def test_html_boilerplate_is_really_on_the_page(tmp_path):
+    # Guards the test above: the boilerplate is in the file, so its absence is the reader's doing.
+    page = docs.html_page()
+    assert all(boilerplate in page for boilerplate in docs.HTML_BOILERPLATE)
+    assert "<nav" in page and "<footer" in page and "cookie" in page
+
+
+# --- plain text: encodings ----------------------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-8", "utf-8-sig", "utf-16"])
+def test_text_in_legacy_and_unicode_encodings_is_decoded(tmp_path, encoding):
+    document = read(docs.write_text(tmp_path / "kultur.txt", encoding=encoding))
+    assert document.title == docs.LEGACY_TEXT_TITLE
+    assert [b.text for b in document.blocks] == [docs.LEGACY_TEXT_PARAGRAPH]
+
+
+def test_cp1252_only_characters_are_decoded(tmp_path):
+    # The en dash and curly quotes exist in cp1252 but not in latin-1.
+    paragraph = "Kulturrådets bidrag – ”Kultur för alla” – når föreningar i Karlshamn och Sölvesborg."
+    document = read(docs.write_text(tmp_path / "kultur.txt", f"Bidrag\n\n{paragraph}\n", encoding="cp1252"))
+    assert [b.text for b in document.blocks] == [paragraph]
+
+
+def test_utf8_with_one_stray_legacy_byte_stays_utf8():
+    text = "Kulturplan för Blekinge\n\nÅrets satsning på läsfrämjande når äldre i Sölvesborg.\n"
+    data = text.encode("utf-8") + b"Caf\xe9 Kultur i Ronneby.\n"  # one cp1252 byte pasted in
+    decoded = decode_text(data)
+    assert decoded.startswith(text)  # å, ä, ö intact, not mojibake
+    assert "Kultur i Ronneby." in decoded
+
+
+def test_plain_text_structure_and_offsets(tmp_path):
+    text = (
+        "Kulturplan\n\nInledning\n\nRegionen samverkar med kommunerna kring kulturen och\n"
+        "biblioteken i hela länet.\n\n1. Mål och strategi\n\nMålet är ett kulturliv för alla.\n"
+    )
+    document = read(docs.write_text(tmp_path / "plan.txt", text))
+    assert document.title == "Kulturplan"
+    assert headings(document) == ["Inledning", "1. Mål och strategi"]
+    assert "kulturen och biblioteken i hela länet." in paragraph_with(document, "Regionen").text
+
+
+# --- Markdown --------------------------------------------------------------------------------------
+@pytest.fixture
+def markdown_doc(tmp_path) -> ParsedDocument:
+    return read(docs.write_markdown(tmp_path / "plan.md"))
+
+
+def test_markdown_headings_and_levels(markdown_doc):
+    assert markdown_doc.format == "md" and markdown_doc.title == docs.MARKDOWN_TITLE
+    found = [(b.text, b.level) for b in markdown_doc.blocks if b.kind == "heading"]
+    assert found == [(docs.MARKDOWN_SECTION, 2), (docs.MARKDOWN_SUBSECTION, 3)]
+    chunks = chunk(markdown_doc)
+    sub = chunk_with(chunks, docs.MARKDOWN_SUBSECTION_TEXT)
+    assert sub.heading_path == (docs.MARKDOWN_SECTION, docs.MARKDOWN_SUBSECTION)
+
+
+def test_markdown_soft_wrapped_lines_are_one_paragraph_without_markup(markdown_doc):
+    source = " ".join(docs.MARKDOWN_WRAPPED_LINES)
+    plain = re.sub(r"\[([^]]+)\]\([^)]+\)", r"\1", re.sub(r"\*([^*]+)\*", r"\1", source))
+    paragraph = paragraph_with(markdown_doc, first_words(source))
+    assert paragraph.text == plain
+    assert "*" not in paragraph.text and "](" not in paragraph.text and "\n" not in paragraph.text
+
+
+def test_markdown_table_rows_stay_together(tmp_path):
+    rows = docs.DOCX_TABLE
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    table = "\n".join([lines[0], "|---|---|", *lines[1:]])
+    path = tmp_path / "tabell.md"
+    path.write_text(f"# Verksamheter\n\n{table}\n", encoding="utf-8")
+    document = read(path)
+    assert [b.text for b in document.blocks] == [" | ".join(row) for row in rows]
+
+
+# --- the real seed document -------------------------------------------------------------------------
+SEED_SECTIONS = [
+    "Samverkansinitiativ",
+    "Blekingemodellen",
+    "Kultur i vården och Kultur i omsorgen",
+    "Blekinge museum - Blekinges länsmuseum",
+    "Regionala kulturverksamheterna",
+]
+
+
+@pytest.fixture(scope="module")
+def seed() -> ParsedDocument:
+    return read(SEED)
+
+
+def test_seed_title_and_sections(seed):
+    assert seed.title == "Samverkan med kommunerna"
+    found = headings(seed)
+    assert all(section in found for section in SEED_SECTIONS)
+    # In the order of the document.
+    assert [h for h in found if h in SEED_SECTIONS] == SEED_SECTIONS
+    assert all(len(h) <= 90 and not h.endswith(".") for h in found)
+
+
+def test_seed_hard_wrapped_lines_are_rejoined(seed):
+    raw = SEED.read_text(encoding="utf-8")
+    assert "kulturverksamheter,\nsåsom Berättarkraft" in raw  # the source really is hard-wrapped
+    assert "folkbibliotekens\nutvecklingsarbete" in raw
+    assert "regionala kulturverksamheter, såsom Berättarkraft" in paragraph_with(seed, "Berättarkraft").text
+    assert "folkbibliotekens utvecklingsarbete" in paragraph_with(seed, "folkbibliotekens").text
+    assert not any("\n" in block.text for block in seed.blocks)
+
+
+def test_seed_page_chrome_is_dropped(seed):
+    assert FEEDBACK_LINE in SEED.read_text(encoding="utf-8")
+    assert not any(FEEDBACK_LINE in block.text for block in seed.blocks)
+    assert not any(is_boilerplate(block.text) for block in seed.blocks)
+
+
+def test_seed_every_line_of_text_is_kept(seed):
+    text = squash(" ".join([seed.title] + [b.text for b in seed.blocks]))
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not is_boilerplate(line):
+            assert squash(line) in text, line
+
+
+# --- chunk metadata ----------------------------------------------------------------------------------
+def test_municipalities_are_detected_per_chunk(seed):
+    chunks = chunk(seed, SEED.name)
+    ronneby = [c for c in chunks if "Ronneby" in c.text]
+    assert ronneby and all("Ronneby" in c.municipalities for c in ronneby)
+    assert "Olofström" in chunk_with(chunks, "Harry Martinson").municipalities
+    for c in chunks:
+        searchable = " ".join((*c.heading_path, c.text))
+        for name in c.municipalities:
+            assert name in MUNICIPALITIES and name.lower()[:6] in searchable.lower()
+    nameless = chunk_with(chunks, "samordnar också utbudet")
+    assert nameless.municipalities == ()
+
+
+def test_chunk_ids_are_stable_across_two_chunkings_of_the_same_bytes(tmp_path):
+    first = chunk(read_document(SEED, SEED.read_bytes()), SEED.name)
+    copy = tmp_path / SEED.name
+    copy.write_bytes(SEED.read_bytes())
+    second = chunk(read_document(copy, copy.read_bytes()), SEED.name)
+    assert [c.id for c in first] == [c.id for c in second]
+    assert len({c.id for c in first}) == len(first)
+    assert [c.position for c in first] == list(range(len(first)))
+
+
+@pytest.mark.parametrize("max_tokens", [120, 32])
+def test_chunk_offsets_point_at_their_text(seed, max_tokens):
+    chunks = chunk(seed, SEED.name, max_tokens=max_tokens)
+    full_text = sections(seed)[1]
+    for c in chunks:
+        assert 0 <= c.start < c.end <= len(full_text)
+        assert full_text[c.start : c.end] == c.text
+    assert all(a.end <= b.start for a, b in zip(chunks, chunks[1:]))  # in order, no overlap
+
+
+def test_pdf_chunk_offsets_point_at_their_text(pdf):
+    full_text = sections(pdf)[1]
+    for c in chunk(pdf, max_tokens=32):
+        assert full_text[c.start : c.end] == c.text
