@@ -23,12 +23,12 @@ from assistant.generators import (
 from assistant.grounding import Grounder, StreamingChecker
 from assistant.prompts import rewrite_messages
 from assistant.retrieval import HybridRetriever, Retrieval
-from assistant.safety import QuestionError, strip_instructions, validate_question
-from assistant.text import content_terms, is_english
+from assistant.safety import QuestionError, sanitize_passage, strip_instructions, validate_question
+from assistant.text import content_terms, is_english, split_sentences
 from assistant.types import Answer, Citation, Retrieved, Turn
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder, make_embedder
-from kulturplan.municipalities import MUNICIPALITIES
+from kulturplan.municipalities import MUNICIPALITIES, find_municipalities
 from kulturplan.store import ChunkStore
 
 OFF_TOPIC_SV = "Jag svarar bara på frågor om kulturplanen, utifrån det som står i den."
@@ -223,6 +223,11 @@ class Assistant:
         if generator.uses_llm and (state.kept == 0 or state.dropped > state.kept):
             yield from self._fallback(answer, request, started, UNSUPPORTED_NOTE_SV)
             return
+        if generator.uses_llm and request.municipalities:
+            for text in _complete_municipality_answer(grounder, request):
+                answer.notes.append("kompletterade svaret med stycken om kommunen som modellen missade")
+                shown.append(text)
+                yield text
         answer.text = "".join(shown).strip()
         answer.citations = _citations(grounder)
         answer.timings["total_ms"] = _ms(started)
@@ -240,6 +245,22 @@ class Assistant:
         answer.citations = _citations(grounder)
         answer.timings["total_ms"] = _ms(started)
         yield answer
+
+
+def _complete_municipality_answer(grounder: Grounder, request: GenerationRequest) -> list[str]:
+    """A municipality question must gather every passage about it: add what the LLM left out."""
+    asked = set(request.municipalities)
+    items = []
+    for n, passage in enumerate(request.passages, start=1):
+        if n in grounder.state.order or not asked & set(passage.chunk.municipalities):
+            continue
+        for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
+            if asked & set(find_municipalities(sentence)) and (checked := grounder.check(f"- {sentence} [{n}]")):
+                items.append(checked)
+    if not items:
+        return []
+    heading = "Kulturplanen nämner också:" if not request.english else "The culture plan also says:"
+    return [f"\n\n{heading}\n" + "\n".join(items)]
 
 
 def _citations(grounder: Grounder) -> list[Citation]:

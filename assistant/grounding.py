@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.text import citations_in, content_terms, numbers, split_sentences, stem, strip_citations, tokens
+from assistant.text import citations_in, content_terms, names, numbers, split_sentences, stem, strip_citations, tokens
 from assistant.types import Passage
 from kulturplan.embedding import Embedder
 from kulturplan.municipalities import find_municipalities
 
-MIN_OVERLAP = 0.5  # share of a sentence's content words found in the passage
-MIN_OVERLAP_WITH_EMBEDDING = 0.25  # lower overlap is accepted when the meaning is close ...
+MIN_OVERLAP = 0.8  # share of a sentence's content words found in the passage
+MIN_OVERLAP_WITH_EMBEDDING = 0.5  # lower overlap is accepted when the meaning is close ...
 MIN_COSINE = 0.62  # ... by the embedding model
+MIN_CLAIM_WORDS = 3  # shorter units ("Blekinge museum [1] [3]") are fragments, not answers
 _REFUSAL = re.compile(r"(framgår inte|står inte|nämns inte|does not say|is not mentioned|not stated)", re.IGNORECASE)
 # A citation written after the full stop belongs to the sentence before it: "text. [1]" -> "text [1]."
 _CITATION_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+\])+)")
@@ -87,12 +88,12 @@ class Grounder:
         return len(terms & found) / len(terms)
 
     def _facts_present(self, claim: str, sources: list[_Source]) -> bool:
-        """Numbers and municipalities are where small models invent; they must be in the passage."""
-        claim_numbers = numbers(claim)
-        claim_places = set(find_municipalities(claim))
-        return claim_numbers <= set().union(*(s.numbers for s in sources)) and claim_places <= set().union(
-            *(s.municipalities for s in sources)
-        )
+        """Numbers, places and names are where small models invent; they must be in the passage."""
+        if not numbers(claim) <= set().union(*(s.numbers for s in sources)):
+            return False
+        if not set(find_municipalities(claim)) <= set().union(*(s.municipalities for s in sources)):
+            return False
+        return names(claim) <= set().union(*(s.stems for s in sources))
 
     def _cosine(self, claim: str, indices: list[int]) -> float:
         if self.embedder is None:
@@ -131,6 +132,9 @@ class Grounder:
             return None
         if (self.trusted_frames and claim.endswith(":")) or (not content_terms(claim) and not numbers(claim)):
             return _without_citations(unit)  # connective text such as "Det här säger planen om X:"
+        if len(claim.lstrip("-•* ").split()) < MIN_CLAIM_WORDS:
+            self.state.notes.append(f"strök ett fragment: {claim[:40]!r}")
+            return None
         cited = citations_in(unit)
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(self.sources)]
         if len(valid) != len(set(cited)):

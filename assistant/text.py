@@ -15,7 +15,13 @@ GENERIC_WORDS = {
     "region", "regionen", "regionala", "regional", "kommun", "kommunen", "kommuner", "kommunerna",
     "göra", "gör", "ska", "skall", "också", "även", "enligt", "säger", "står", "handlar", "berätta",
     "beskriv", "mer", "kan", "får", "ges", "olika", "bland", "annat", "många", "flera", "andra",
+    "händer", "hände", "hända", "gäller", "sker", "görs", "pågår", "erbjuds", "erbjuder", "arbetar",
     "what", "which", "who", "how", "does", "say", "tell", "about", "plan", "culture", "cultural",
+}  # fmt: skip
+# English function words that never occur in Swedish text, for telling the question's language.
+ENGLISH_WORDS = {
+    "what", "which", "who", "whom", "how", "why", "where", "when", "is", "are", "was", "the", "does", "do",
+    "there", "about", "of", "and", "for", "to", "a", "an", "in", "it", "this", "that", "can", "you", "tell",
 }  # fmt: skip
 
 STOPWORDS = set(STOPWORDS_SWEDISH) | set(STOPWORDS_EN) | GENERIC_WORDS
@@ -86,6 +92,6 @@ def strip_citations(text: str) -> str:
 def is_english(text: str) -> bool:
     """True when a question is clearly English rather than Swedish."""
     words = tokens(text)
-    english = sum(word in STOPWORDS_EN for word in words)
-    swedish = sum(word in STOPWORDS_SWEDISH for word in words)
+    english = sum(word in ENGLISH_WORDS for word in words)
+    swedish = sum(word in STOPWORDS_SWEDISH and word not in ENGLISH_WORDS for word in words)
     return english >= 2 and english > 2 * swedish

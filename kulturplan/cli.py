@@ -171,6 +171,71 @@ def sources(
         typer.echo(f"{d.source:40} {d.format:6} {d.chunks:>6} {d.pages or '':>5}  {d.title}")
 
 
+# --- asking -----------------------------------------------------------------------------------------
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Swedish (or another language).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
+    generator: Annotated[Optional[str], typer.Option(help="extractive, local or openai.")] = None,
+    history: Annotated[
+        Optional[Path], typer.Option(help='JSON file: [{"role": "user"|"assistant", "content": "..."}].')
+    ] = None,
+    max_passages: Annotated[Optional[int], typer.Option(help="Passages given to the generator.")] = None,
+    municipality: Annotated[Optional[str], typer.Option(help="Only this municipality's passages first.")] = None,
+    data_dir: DataDir = None,
+    chroma_url: ChromaUrl = None,
+) -> None:
+    """Answer a question from the indexed documents, with cited sources."""
+    from assistant.engine import Assistant, QuestionError
+    from assistant.generators import GeneratorError
+    from assistant.types import Answer, history_from_json
+    from kulturplan.embedding import EmbedderUnavailable
+    from kulturplan.store import StoreError
+
+    settings = settings_from(data_dir=data_dir, chroma_url=chroma_url)
+    turns = _read_history(history, history_from_json) if history else []
+    assistant = Assistant(settings)
+    answer: Answer | None = None
+    streamed = ""
+    try:
+        if assistant.store.count() == 0:
+            fail("the index is empty: run `kulturplan ingest` first")
+        for item in assistant.stream(
+            question, turns, generator=generator, max_passages=max_passages, municipality=municipality
+        ):
+            if isinstance(item, Answer):
+                answer = item
+            elif not as_json:
+                streamed += item
+                typer.echo(item, nl=False)
+    except QuestionError as error:
+        fail(str(error))
+    except (GeneratorError, EmbedderUnavailable, StoreError) as error:
+        fail(str(error))
+    assert answer is not None
+    if as_json:
+        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    if answer.text != streamed.strip():
+        # The grounding check or a fallback replaced what was streamed: show the final answer.
+        typer.echo(("\n\n" if streamed else "") + answer.text)
+    else:
+        typer.echo()
+    for citation in answer.citations:
+        page = f", s. {citation.page}" if citation.page else ""
+        typer.echo(f"[{citation.n}] {citation.source} — {citation.section or citation.title}{page}")
+    for note in answer.notes:
+        typer.echo(f"({note})", err=True)
+
+
+def _read_history(path: Path, parse) -> list:
+    try:
+        return parse(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        fail(f"cannot read history from {path}: {error}")
+    return []
+
+
 def main() -> None:  # pragma: no cover - console entry point convenience
     app()
 

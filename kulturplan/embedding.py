@@ -77,7 +77,10 @@ class SentenceTransformerEmbedder(Embedder):
         else:
             source = self.model_name  # a hub id, served from the local cache only (offline)
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()  # one bar per load is noise in a CLI
 
         started = time.perf_counter()
         try:
