@@ -48,12 +48,14 @@ class Assistant:
         settings: Settings,
         store: ChunkStore | None = None,
         embedder: Embedder | None = None,
+        generators: dict[str, Generator] | None = None,
     ):
+        """`store`, `embedder` and `generators` (by name) replace the configured ones, e.g. in tests."""
         self.settings = settings
         self._store = store
         self._embedder = embedder
         self._retriever: HybridRetriever | None = None
-        self._generators: dict[str, Generator] = {}
+        self._generators: dict[str, Generator] = dict(generators or {})
         self._lock = threading.Lock()
 
     # --- lazily loaded resources -----------------------------------------------------------------
@@ -215,7 +217,7 @@ class Assistant:
         answer.timings["generation_ms"] = _ms(generation_started)
         state = grounder.state
         answer.notes += state.notes
-        if state.refused and not state.kept:
+        if (state.refused or not generator.uses_llm) and not state.kept:
             answer.text, answer.refused = self._refusal(request.english), True
             answer.timings["total_ms"] = _ms(started)
             yield answer

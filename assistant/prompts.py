@@ -33,17 +33,18 @@ REWRITE_SYSTEM = (
 )
 
 
-def format_sources(request: "GenerationRequest") -> str:
+def format_sources(request: "GenerationRequest", limit: int | None = None) -> str:
     lines = []
-    for n, passage in enumerate(request.passages, start=1):
+    for n, passage in enumerate(request.passages[:limit], start=1):
         section = passage.chunk.section or passage.chunk.title
         lines.append(f"[{n}] ({section}) {sanitize_passage(passage.chunk.text)}")
     return "\n".join(lines)
 
 
-def build_messages(request: "GenerationRequest") -> list[dict[str, str]]:
+def build_messages(request: "GenerationRequest", max_sources: int | None = None) -> list[dict[str, str]]:
+    """The chat for the LLM; it sees the first `max_sources` passages (prompt length is latency on CPU)."""
     language, refusal = ("English", REFUSAL_EN) if request.english else ("Swedish", REFUSAL_SV)
-    user = f"Källor:\n{format_sources(request)}\n\nFråga: {request.question}"
+    user = f"Källor:\n{format_sources(request, max_sources)}\n\nFråga: {request.question}"
     return [
         {"role": "system", "content": SYSTEM.format(language=language, refusal=refusal)},
         {"role": "user", "content": EXAMPLE_USER},

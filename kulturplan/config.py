@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     llm_model_path: str = Field("", description="GGUF file; empty = the fetched Qwen2.5 GGUF.")
     llm_context_tokens: int = Field(4096, ge=512)
     llm_threads: int = Field(2, ge=1)
-    llm_max_tokens: int = Field(400, ge=16)
+    llm_max_tokens: int = Field(300, ge=16, description="Longest LLM answer, in tokens.")
+    llm_max_passages: int = Field(
+        4, ge=1, description="Passages the LLM reads (each ~100 tokens costs ~2 s on 2 CPU cores)."
+    )
 
     # Retrieval
     retrieval_candidates: int = Field(20, ge=1, description="Candidates from each of dense and BM25 search.")
@@ -89,6 +92,10 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("", description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
     openai_model: str = Field("", description="Model name on that server.")
     openai_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
+
+    # Chat (web UI)
+    host: str = Field("127.0.0.1", description="Address the chat listens on (loopback unless you mean otherwise).")
+    port: int = Field(7860, ge=1, le=65535, description="Port the chat listens on.")
 
     @property
     def models_root(self) -> Path:

@@ -55,7 +55,8 @@ class ChatModelGenerator(Generator):
         """Stream the assistant's reply to chat `messages`."""
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        yield from self._stream_chat(build_messages(request), self.settings.llm_max_tokens)
+        messages = build_messages(request, self.settings.llm_max_passages)
+        yield from self._stream_chat(messages, self.settings.llm_max_tokens)
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int = 80) -> str:
         return "".join(self._stream_chat(messages, max_tokens)).strip()

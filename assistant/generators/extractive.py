@@ -67,7 +67,8 @@ class ExtractiveGenerator(Generator):
         floor = max(RELATIVE_FLOOR * best[0].score, 0.15)
         chosen = [c for c in best[:MAX_SENTENCES] if c.score >= floor] or best[:1]
         chosen.sort(key=lambda c: c.order)
-        yield "According to the culture plan (quoted in Swedish): " if request.english else ""
+        if request.english:
+            yield "According to the culture plan (quoted in Swedish):\n"
         for index, candidate in enumerate(chosen):
             yield f"{' ' if index else ''}{candidate.text} [{candidate.n}]"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 from assistant.generators.base import ChatModelGenerator, GeneratorError, GeneratorTimeout, register_generator
@@ -36,6 +37,10 @@ class OpenAICompatibleGenerator(ChatModelGenerator):
     def _stream_chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         import openai
 
+        # The client's timeout applies to each read, so a server that keeps trickling tokens would
+        # never time out: like the local generator, enforce llm_timeout_seconds for the whole reply.
+        timeout = self.settings.llm_timeout_seconds
+        deadline = time.monotonic() + timeout
         try:
             stream = self.client.chat.completions.create(
                 model=self.settings.openai_model,
@@ -44,13 +49,22 @@ class OpenAICompatibleGenerator(ChatModelGenerator):
                 max_tokens=max_tokens,
                 stream=True,
             )
-            for event in stream:
-                if event.choices and event.choices[0].delta.content:
-                    yield event.choices[0].delta.content
+            # Closing the stream (also when the consumer stops early) ends the request, so the
+            # server stops generating for nobody.
+            with stream:
+                for event in stream:
+                    if event.choices and event.choices[0].delta and event.choices[0].delta.content:
+                        yield event.choices[0].delta.content
+                    if time.monotonic() > deadline:
+                        raise GeneratorTimeout(
+                            f"the server at {self.settings.openai_base_url} took longer than {timeout:.0f} s"
+                        )
         except openai.APITimeoutError as error:
             raise GeneratorTimeout(f"the server at {self.settings.openai_base_url} timed out") from error
         except openai.OpenAIError as error:
             raise GeneratorError(f"the server at {self.settings.openai_base_url} failed: {error}") from error
+        except ValueError as error:  # a reply that is not valid JSON events
+            raise GeneratorError(f"the server at {self.settings.openai_base_url} sent an invalid reply: {error}") from error
 
 
 register_generator(OpenAICompatibleGenerator.name, OpenAICompatibleGenerator)
