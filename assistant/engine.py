@@ -134,7 +134,8 @@ class Assistant:
             yield answer
             return
 
-        request = GenerationRequest(standalone, retrieval.passages, history, english, retrieval.municipalities)
+        # The question as retrieval understood it, misspellings corrected against the documents.
+        request = GenerationRequest(retrieval.question, retrieval.passages, history, english, retrieval.municipalities)
         yield from self._generate(answer, request, chosen, started)
 
     # --- stages ----------------------------------------------------------------------------------

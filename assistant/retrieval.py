@@ -7,6 +7,7 @@ mentioning it into the candidates; passages about all municipalities stay region
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 import threading
@@ -81,7 +82,14 @@ class Bm25Index:
     def unknown_terms(self, question: str) -> list[str]:
         """The question's content terms that no passage contains, not even as a near spelling."""
         missing = content_terms(question) - self.vocabulary
-        return sorted(t for t in missing if not difflib.get_close_matches(t, self._vocabulary_list, n=1, cutoff=TYPO_CUTOFF))
+        return sorted(t for t in missing if not self._close_term(t))
+
+    def _close_term(self, term: str) -> bool:
+        """A misspelling of a document word, or a form the stemmer left longer ("arv" / "arvet")."""
+        if difflib.get_close_matches(term, self._vocabulary_list, n=1, cutoff=TYPO_CUTOFF):
+            return True
+        start = bisect.bisect_left(self._vocabulary_list, term)
+        return len(term) >= 3 and start < len(self._vocabulary_list) and self._vocabulary_list[start].startswith(term)
 
     def search(self, question: str, k: int) -> list[tuple[Chunk, float]]:
         if self.retriever is None:

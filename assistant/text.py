@@ -15,6 +15,9 @@ GENERIC_WORDS = {
     "region", "regionen", "regionala", "regional", "kommun", "kommunen", "kommuner", "kommunerna",
     "göra", "gör", "ska", "skall", "också", "även", "enligt", "säger", "står", "handlar", "berätta",
     "beskriv", "mer", "kan", "får", "ges", "olika", "bland", "annat", "många", "flera", "andra",
+    # Words that frame a question rather than name its subject.
+    "organisation", "organisationer", "aktör", "aktörer", "bakom", "står", "utgår", "uppgift", "uppgifter",
+    "roll", "rollen", "vill", "bra", "använda", "samhället", "samhälle", "konstform", "konstformer", "varför",
     "händer", "hände", "hända", "gäller", "sker", "görs", "pågår", "erbjuds", "erbjuder", "arbetar",
     "what", "which", "who", "how", "does", "say", "tell", "about", "plan", "culture", "cultural",
 }  # fmt: skip

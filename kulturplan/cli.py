@@ -8,6 +8,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -172,6 +173,9 @@ def sources(
 
 
 # --- asking -----------------------------------------------------------------------------------------
+ASK_JSON_KEYS = ("answer", "refused", "citations", "retrieved", "timings")
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in Swedish (or another language).")],
@@ -214,7 +218,11 @@ def ask(
         fail(str(error))
     assert answer is not None
     if as_json:
-        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        # The documented answer schema; the notes go to stderr as in the text output.
+        data = answer.to_json()
+        typer.echo(json.dumps({key: data[key] for key in ASK_JSON_KEYS}, ensure_ascii=False, indent=2))
+        for note in answer.notes:
+            typer.echo(f"({note})", err=True)
         return
     if answer.text != streamed.strip():
         # The grounding check or a fallback replaced what was streamed: show the final answer.
@@ -226,6 +234,120 @@ def ask(
         typer.echo(f"[{citation.n}] {citation.source} — {citation.section or citation.title}{page}")
     for note in answer.notes:
         typer.echo(f"({note})", err=True)
+
+
+# --- evaluation ---------------------------------------------------------------------------------------
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path, typer.Argument(help="Gold questions (JSONL).")],
+    corpus: Annotated[Optional[Path], typer.Option(help="Ingest this folder first (into --data-dir or a temporary one).")] = None,
+    data_dir: DataDir = None,
+    generator: Annotated[Optional[str], typer.Option(help="extractive, local or openai.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for predictions.jsonl, report.json/.md and the chart.")] = Path("reports/eval"),
+    baseline: Annotated[Optional[Path], typer.Option(help="An earlier report.json to compare with.")] = None,
+    check: Annotated[Optional[Path], typer.Option(help="JSON {metric: threshold}; exit 1 when one is missed.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Answer every gold question and write predictions and a report."""
+    import datetime
+    import tempfile
+
+    from assistant.engine import Assistant
+    from ingest.pipeline import ingest as run_ingest
+    from kulturplan import evaluation
+    from kulturplan.embedding import EmbedderUnavailable
+    from kulturplan.store import StoreError
+
+    try:
+        gold = evaluation.load_questions(questions)
+        thresholds = json.loads(check.read_text(encoding="utf-8")) if check else {}
+        previous = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
+    except evaluation.GoldError as error:
+        fail(str(error))
+    except (OSError, ValueError) as error:
+        fail(f"cannot read {check if check else baseline}: {error}")
+    temporary = tempfile.TemporaryDirectory(prefix="kulturplan-eval-") if corpus and not data_dir else None
+    settings = settings_from(data_dir=Path(temporary.name) if temporary else data_dir)
+    try:
+        if corpus:
+            if not corpus.is_dir():
+                fail(f"--corpus {corpus} is not a folder")
+            report = run_ingest(settings, [corpus], progress=not quiet)
+            for skipped in report.skipped:
+                typer.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+        assistant = Assistant(settings)
+        if assistant.store.count() == 0:
+            fail("the index is empty: run `kulturplan ingest` or pass --corpus")
+        predictions = evaluation.predict(assistant, gold, generator, progress=not quiet)
+    except (EmbedderUnavailable, StoreError) as error:
+        fail(str(error))
+    finally:
+        if temporary:
+            temporary.cleanup()
+    meta = {
+        "questions_file": str(questions),
+        "generator": generator or settings.generator,
+        "corpus": str(corpus or settings.data_dir),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    report = evaluation.build_report(gold, predictions, meta)
+    evaluation.write_outputs(out, predictions, report)
+    for name, value in report["overall"].items():
+        typer.echo(f"{name:24} {value}")
+    if previous:
+        typer.echo("\nchange against the baseline:")
+        for name, before, now, change in evaluation.compare(report, previous):
+            typer.echo(f"{name:24} {before} -> {now} ({change:+})")
+    typer.echo(f"\nwrote {out}/predictions.jsonl, report.json, report.md, per_tag.png")
+    problems = evaluation.check_thresholds(report, thresholds)
+    for problem in problems:
+        typer.echo(f"threshold missed: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+# --- chat and feedback ------------------------------------------------------------------------------
+feedback_app = typer.Typer(help="Feedback given in the chat (👍/👎 with an optional comment).")
+app.add_typer(feedback_app, name="feedback")
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to listen on (default 7860).")] = None,
+    data_dir: DataDir = None,
+    chroma_url: ChromaUrl = None,
+) -> None:
+    """Start the chat in the browser (Gradio), in Swedish, on http://127.0.0.1:7860 by default."""
+    settings = settings_from(host=host, port=port, data_dir=data_dir, chroma_url=chroma_url)
+    if _open_store(settings).count() == 0:
+        fail("the index is empty: run `kulturplan ingest` first")
+    from ui.app import serve as serve_chat
+
+    typer.echo(f"Kulturplan-assistenten: http://{settings.host}:{settings.port}")
+    try:
+        serve_chat(settings)
+    except OSError as error:  # the port is taken, or the address cannot be bound
+        fail(f"cannot serve on {settings.host}:{settings.port}: {error}")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[Optional[Path], typer.Option("--out", help="CSV file to write (default: standard output).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export all feedback as CSV (timestamp, rating, question, answer, sources, comment)."""
+    from kulturplan.feedback import FeedbackStore
+
+    store = FeedbackStore.for_settings(settings_from(data_dir=data_dir))
+    try:
+        if out is None:
+            store.export_csv(sys.stdout)
+            return
+        count = store.export_csv(out)
+    except (OSError, sqlite3.Error) as error:
+        fail(f"cannot export the feedback: {error}")
+    typer.echo(f"{count} feedback rows written to {out}", err=True)
 
 
 def _read_history(path: Path, parse) -> list:

@@ -1,0 +1,296 @@
+"""The chat without a browser: HTML rendering, the feedback store and the event handlers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+
+import gradio as gr
+import pytest
+
+from assistant.engine import FALLBACK_NOTE_SV, Assistant
+from assistant.generators import GENERATORS, ChatModelGenerator, GeneratorError, register_generator
+from assistant.types import Answer, Citation
+from ingest.pipeline import ingest
+from kulturplan.feedback import COLUMNS, FeedbackStore, feedback_path
+from ui.app import (
+    ERROR_MESSAGE,
+    REFUSAL_LABEL,
+    ChatHandlers,
+    ChatSession,
+    SwedishPage,
+    build_app,
+    generator_choices,
+    header_html,
+    highlight,
+    render_answer,
+    render_conversation,
+    render_text,
+)
+
+from conftest import FakeEmbedder
+
+XSS = '<script>window.__pwned=1</script> och <img src=x onerror=alert(1)>'
+
+
+def citation(n: int = 1, text: str = "Första meningen. Andra meningen om Ronneby.", **kw) -> Citation:
+    fields = dict(chunk_id=f"c{n}", source="plan.txt", title="Samverkan med kommunerna", section="Samverkansinitiativ",
+                  page=None, text=text, supporting=())
+    fields.update(kw)
+    return Citation(n=n, **fields)
+
+
+# --- rendering --------------------------------------------------------------------------------------
+def test_document_and_answer_markup_is_escaped():
+    answer = Answer(
+        question="q",
+        text=f"Dokumentet säger {XSS} [1].",
+        citations=[citation(1, text=f"Före. {XSS} Efter.", title="<b>Titel</b>", section="<i>Avsnitt</i>",
+                            supporting=(f"{XSS} Efter.",))],
+        notes=["strök en mening: '<script>x</script>'"],
+    )
+    page = render_answer(answer, turn=1)
+    for raw in ("<script>", "<img", "<b>Titel", "<i>Avsnitt"):
+        assert raw not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;b&gt;Titel&lt;/b&gt;" in page
+    # The only tags are our own.
+    assert set(re.findall(r"<(\w+)", page)) <= {
+        "div", "p", "sup", "a", "section", "h2", "ol", "li", "span", "cite", "blockquote", "mark", "details", "summary", "ul",
+    }
+
+
+def test_question_is_escaped_in_the_conversation():
+    session = ChatSession()
+    from ui.app import Entry
+
+    session.entries.append(Entry(question=XSS, error="Fel <b>"))
+    page = render_conversation(session)
+    assert "<script>" not in page and "<img" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_citations_link_to_their_source_anchors():
+    answer = Answer(
+        question="q",
+        text="Inledning:\n- Ett museum i Ronneby [1].\n- Utgrävningar [2].\n- Okänd källa [7].",
+        citations=[citation(1), citation(2, section="Blekinge museum", page=12)],
+    )
+    page = render_answer(answer, turn=3)
+    assert page.count('href="#kalla-3-1"') == 1 and page.count('href="#kalla-3-2"') == 1
+    assert 'id="kalla-3-1"' in page and 'id="kalla-3-2"' in page
+    assert "[7]" in page and "#kalla-3-7" not in page  # a number without a source stays plain text
+    assert "<ul><li>" in page  # "- " lines are a list
+    assert "s. 12" in page and "Blekinge museum" in page and "Samverkan med kommunerna" in page
+    # Sources are numbered like the [n] in the text, in order.
+    assert re.findall(r'class="kp-source-n">\[(\d+)\]', page) == ["1", "2"]
+
+
+def test_supporting_sentences_are_highlighted():
+    text = "Första meningen.\nAndra  meningen om\nRonneby. Tredje <meningen>."
+    marked = highlight(text, ("Andra meningen om Ronneby.", "Tredje <meningen>."))
+    assert "<mark>Andra  meningen om\nRonneby.</mark>" in marked  # whitespace may differ
+    assert "<mark>Tredje &lt;meningen&gt;.</mark>" in marked
+    assert marked.startswith("Första meningen.") and "<mark>Första" not in marked
+    assert highlight("Inget <här>.", ()) == "Inget &lt;här&gt;."
+
+
+def test_refusal_looks_different_and_has_no_sources():
+    refusal = Answer(question="q", text="Det framgår inte av kulturplanen. Dokumenten handlar till exempel om: X, Y.",
+                     refused=True)
+    page = render_answer(refusal, turn=1)
+    assert "kp-refusal" in page and REFUSAL_LABEL in page and "Dokumenten handlar till exempel om" in page
+    assert "kp-sources" not in page
+    normal = render_answer(Answer(question="q", text="Svar [1].", citations=[citation(1)]), turn=1)
+    assert "kp-refusal" not in normal and REFUSAL_LABEL not in normal
+
+
+def test_fallback_note_is_shown_and_technical_notes_are_tucked_away():
+    answer = Answer(question="q", text="Svar [1].", citations=[citation(1)],
+                    notes=["språkmodellen svarade inte i tid", FALLBACK_NOTE_SV])
+    page = render_answer(answer, turn=1)
+    assert f'<p class="kp-note">{FALLBACK_NOTE_SV}</p>' in page
+    assert "<details" in page and "språkmodellen svarade inte i tid" in page
+
+
+def test_streaming_text_has_no_links_yet_and_the_log_is_busy():
+    from ui.app import Entry
+
+    session = ChatSession([Entry(question="Fråga", streamed="Halvt svar [1]")])
+    page = render_conversation(session)
+    assert 'aria-busy="true"' in page and "kp-streaming" in page and "kp-cite" not in page
+    assert render_text("a [1]", 1) == "<p>a [1]</p>"
+
+
+def test_header_lists_the_indexed_documents():
+    assert "Samverkan med kommunerna" in header_html(["Samverkan med kommunerna"])
+    assert "&lt;x&gt;" in header_html(["<x>"])
+    assert "Inga dokument" in header_html([])
+
+
+def test_served_page_says_swedish_before_any_script_runs():
+    page = b'<!doctype html>\n<html\n\tlang="en"\n\tstyle="margin: 0"\n>\n\t<head>\n\t\t<meta charset="utf-8" />'
+    rewritten = SwedishPage.rewrite(page)
+    assert b'lang="sv"' in rewritten and b'lang="en"' not in rewritten
+    assert rewritten.index(b"<script>") < rewritten.index(b"<meta")
+
+
+def test_openai_is_offered_only_when_configured(settings):
+    assert [v for _, v in generator_choices(settings)] == ["local", "extractive"]
+    configured = settings.model_copy(update={"openai_base_url": "http://127.0.0.1:8000/v1"})
+    assert [v for _, v in generator_choices(configured)] == ["local", "extractive", "openai"]
+
+
+# --- feedback ---------------------------------------------------------------------------------------
+def test_feedback_round_trips_through_csv_without_personal_data(tmp_path):
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    citations = json.dumps([{"n": 1, "source": "plan.txt", "text": "Ett museum i Ronneby."}], ensure_ascii=False)
+    store.add("Vilken kultur finns i Ronneby?", "Ett museum [1].", citations, "up", "Bra, tack! <b>")
+    store.add("Vad är X?", "Det framgår inte.", "[]", "down", "")
+    with pytest.raises(ValueError):
+        store.add("q", "a", "[]", "meh", "")
+
+    out = tmp_path / "feedback.csv"
+    assert store.export_csv(out) == 2
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert tuple(rows[0]) == COLUMNS
+    assert [r["rating"] for r in rows] == ["up", "down"]
+    assert rows[0]["question"] == "Vilken kultur finns i Ronneby?" and rows[0]["comment"] == "Bra, tack! <b>"
+    assert json.loads(rows[0]["citations"])[0]["source"] == "plan.txt"
+    assert rows[0]["created_at"].endswith("+00:00")  # UTC
+    buffer = io.StringIO()
+    store.export_csv(buffer)
+    assert buffer.getvalue() == out.read_bytes().decode("utf-8")
+
+    # Nothing about the person: no address, agent, session or user column anywhere in the database.
+    with sqlite3.connect(store.path) as connection:
+        names = {row[1].lower() for row in connection.execute("PRAGMA table_info(feedback)")}
+    assert names == set(COLUMNS)
+    assert not any(word in name for name in names for word in ("ip", "addr", "agent", "session", "user", "email"))
+
+
+# --- handlers with a real (temporary) Chroma index and the fake embedder -----------------------------
+class FailingLLM(ChatModelGenerator):
+    name = "ui-failing"
+
+    def _stream_chat(self, messages, max_tokens) -> Iterator[str]:
+        raise GeneratorError("simulated LLM failure")
+        yield ""  # pragma: no cover
+
+
+@pytest.fixture
+def fake_index(settings, corpus_copy):
+    embedder = FakeEmbedder()
+    report = ingest(settings, [corpus_copy], progress=False, embedder=embedder)
+    assert report.ok
+    # The fake embedder's similarities are not calibrated; keep the early refusal lexical only.
+    return settings.model_copy(update={"refusal_min_dense": 0.0, "generator": "extractive"}), embedder
+
+
+@pytest.fixture
+def handlers(fake_index):
+    settings, embedder = fake_index
+    return ChatHandlers(Assistant(settings, embedder=embedder), FeedbackStore.for_settings(settings))
+
+
+def run(events) -> list[tuple]:
+    return list(events)
+
+
+def test_llm_failure_shows_the_extractive_answer_and_a_note(fake_index, monkeypatch):
+    settings, embedder = fake_index
+    monkeypatch.setitem(GENERATORS, "ui-failing", GENERATORS.get("ui-failing"))  # restored after the test
+    register_generator("ui-failing", FailingLLM)
+    handlers = ChatHandlers(Assistant(settings, embedder=embedder), FeedbackStore.for_settings(settings))
+
+    updates = run(handlers.respond("Vilken kultur finns i Ronneby?", None, "ui-failing", 4, "Alla"))
+    chat, session = updates[-1][0], updates[-1][1]
+    answer = session.entries[-1].answer
+    assert answer is not None and not answer.refused and answer.generator == "ui-failing→extractive"
+    assert "konstresurscentrum" in chat and 'href="#kalla-1-1"' in chat and 'id="kalla-1-1"' in chat
+    assert FALLBACK_NOTE_SV in chat
+    assert ERROR_MESSAGE not in chat and "Traceback" not in chat
+    assert updates[-1][3]["visible"] is True  # feedback offered
+
+
+def test_unexpected_error_is_one_swedish_line(handlers, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database exploded at /secret/path")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(handlers.assistant, "stream", broken)
+    updates = run(handlers.respond("Vad är Blekingemodellen?", None))
+    chat = updates[-1][0]
+    assert ERROR_MESSAGE in chat and "exploded" not in chat and "/secret" not in chat
+    assert updates[-1][3]["visible"] is False
+
+
+def test_question_errors_keep_the_question_and_show_the_swedish_message(handlers):
+    updates = run(handlers.respond("   ", None))
+    assert len(updates) == 1
+    chat, session, question_box, *_, notice = updates[0]
+    assert "Skriv en fråga om kulturplanen." in notice and session.entries == []
+    too_long = "Vad är Blekingemodellen? " * 40
+    *_, notice = run(handlers.respond(too_long, None))[-1]
+    assert "Frågan är för lång" in notice
+
+
+def test_sessions_are_isolated_and_history_stays_in_the_session(handlers):
+    first = run(handlers.respond("Vilken kultur finns i Ronneby?", None))[-1][1]
+    second = run(handlers.respond("Vad är Blekingemodellen?", None))[-1][1]
+    assert first is not second
+    assert [e.question for e in first.entries] == ["Vilken kultur finns i Ronneby?"]
+    assert [e.question for e in second.entries] == ["Vad är Blekingemodellen?"]
+    assert "Ronneby" not in render_conversation(second)
+
+    # A follow-up in the first session sees only the first session's history.
+    seen = []
+    original = handlers.assistant.stream
+
+    def spy(question, history, **options):
+        seen.append([t.content for t in history])
+        yield from original(question, history, **options)
+
+    handlers.assistant.stream = spy
+    first = run(handlers.respond("Och i Karlshamn?", first))[-1][1]
+    assert seen[-1][0] == "Vilken kultur finns i Ronneby?" and len(seen[-1]) == 2
+    assert len(first.entries) == 2 and len(second.entries) == 1
+
+    # A new conversation starts empty and leaves other sessions alone.
+    chat, fresh, *_ = ChatHandlers.new_conversation()
+    assert fresh.entries == [] and len(first.entries) == 2 and "kp-empty" in chat
+
+
+def test_feedback_is_stored_for_the_last_answer_once(handlers, fake_index):
+    settings, _ = fake_index
+    nothing = handlers.rate("up")("", None)
+    assert "inget svar" in nothing[0]
+    session = run(handlers.respond("Vad är Blekingemodellen?", None))[-1][1]
+    status, comment, box, session = handlers.rate("down")("  Saknar detaljer  ", session)
+    assert "Tack" in status and comment == "" and box["visible"] is False
+    again = handlers.rate("up")("", session)
+    assert "redan" in again[0]
+    rows = FeedbackStore(feedback_path(settings)).rows()
+    assert len(rows) == 1
+    assert rows[0]["rating"] == "down" and rows[0]["comment"] == "Saknar detaljer"
+    assert rows[0]["question"] == "Vad är Blekingemodellen?" and rows[0]["answer"] == session.entries[-1].answer.text
+    assert json.loads(rows[0]["citations"])[0]["n"] == 1
+
+
+def test_app_builds_with_per_session_state_and_a_queue(handlers, fake_index):
+    settings, _ = fake_index
+    app = build_app(handlers.assistant, settings)
+    assert isinstance(app, gr.Blocks) and app.title == "Kulturplan-assistenten"
+    states = [b for b in app.blocks.values() if isinstance(b, gr.State)]
+    assert states and all(s.value is None for s in states)  # created per session, never shared
+    assert app._queue.default_concurrency_limit == 1
+    config = json.dumps(app.config, ensure_ascii=False, default=str)
+    for text in ("Vilken kultur finns i Ronneby?", "Vad är Blekingemodellen?", "Vilka åtaganden har Musik i Blekinge?",
+                 "Ny konversation", "Inställningar", "Utdrag ur källorna", "Lokal språkmodell", "Sölvesborg"):
+        assert text in config
+    assert "Extern språkmodell" not in config
