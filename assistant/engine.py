@@ -203,13 +203,9 @@ class Assistant:
         try:
             for piece in generator.stream(request):
                 for text in checker.feed(piece):
-                    if not shown:
-                        answer.timings["first_token_ms"] = _ms(started)
-                    shown.append(text)
-                    yield text
+                    yield self._show(answer, shown, text, started)
             for text in checker.finish():
-                shown.append(text)
-                yield text
+                yield self._show(answer, shown, text, started)
         except GeneratorError as error:
             note = "språkmodellen svarade inte i tid" if isinstance(error, GeneratorTimeout) else str(error)
             answer.notes.append(note)
@@ -235,6 +231,14 @@ class Assistant:
         answer.citations = _citations(grounder)
         answer.timings["total_ms"] = _ms(started)
         yield answer
+
+    @staticmethod
+    def _show(answer: Answer, shown: list[str], text: str, started: float) -> str:
+        """Record a checked piece as shown; the first one sets the time to first text."""
+        if not shown:
+            answer.timings["first_token_ms"] = _ms(started)
+        shown.append(text)
+        return text
 
     def _fallback(self, answer: Answer, request: GenerationRequest, started: float, note: str) -> Iterator[str | Answer]:
         """The extractive answer, replacing whatever the LLM showed; the UI shows the final text."""

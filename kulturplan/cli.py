@@ -350,6 +350,29 @@ def feedback_export(
     typer.echo(f"{count} feedback rows written to {out}", err=True)
 
 
+@app.command()
+def bench(
+    out: Annotated[Path, typer.Option(help="Folder for bench.json, bench.md and latency.png.")] = Path("reports/bench"),
+    scales: Annotated[str, typer.Option(help="Corpus sizes as multiples of corpus/, comma-separated.")] = "1,100,1000",
+    corpus: Annotated[Optional[Path], typer.Option(help="Documents to benchmark on (default corpus/).")] = None,
+    no_local: Annotated[bool, typer.Option("--no-local", help="Skip the local LLM figures.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Measure load times, ingest throughput, retrieval and answer latency, memory; against plain llama-index."""
+    from kulturplan import benchmark
+
+    settings = settings_from(data_dir=data_dir)
+    try:
+        sizes = sorted({int(part) for part in scales.split(",") if part.strip()})
+    except ValueError:
+        fail(f"--scales takes whole numbers separated by commas, got {scales!r}")
+    if not sizes or min(sizes) < 1:
+        fail("--scales must be positive")
+    result = benchmark.run(settings, corpus or settings.corpus_dir, out, sizes, include_local=not no_local, log=typer.echo)
+    typer.echo("\n" + benchmark.render_table(result))
+    typer.echo(f"wrote {out}/bench.json, bench.md, latency.png")
+
+
 def _read_history(path: Path, parse) -> list:
     try:
         return parse(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,440 @@
+"""Performance figures, ours side by side with a plain llama-index baseline in the same run.
+
+The baseline is the tutorial pipeline: `VectorStoreIndex` over the same documents with the same
+embedding model (EmbeddingGemma, same prompts) and llama-index's default settings (in-memory vector
+store, SentenceSplitter with its default chunk size, top-2 retrieval, its default QA prompt) and
+the same local LLM. Every figure is reported for both, with the ratio ours / baseline.
+
+Corpus scales ×100 and ×1000 add synthetic filler documents generated here (never in corpus/).
+×100 is ingested for real; ×1000 adds perturbed copies of the ×100 filler vectors directly to the
+store, because embedding 13 000 chunks takes ~25 min on 2 cores and retrieval latency depends on
+the index size, not on how the vectors were made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kulturplan.config import Settings
+
+QUERIES = [
+    "Vilken kultur finns i Ronneby?",
+    "Vad är Blekingemodellen?",
+    "Vem samordnar Kultur i vården?",
+    "Vad är Språkstegen?",
+    "Vilket ansvar har de regionala kulturverksamheterna?",
+    "Var finns dansscenen?",
+    "Vad gör Biblioteksutveckling Blekinge Kronoberg?",
+    "Vad handlar museets arbete om?",
+]
+ANSWER_QUESTIONS = ["Vem samordnar Kultur i vården?", "Vad är Blekingemodellen?", "Vilken kultur finns i Ronneby?"]
+
+_FILLER_WORDS = (
+    "kommunen föreningen biblioteket scenen konstnären publiken utställningen festivalen arkivet "
+    "kulturskolan ungdomarna hembygdsgården orkestern körens teatergruppen dansarna filmklubben "
+    "ordnar erbjuder utvecklar planerar visar samlar bjuder stödjer bygger leder driver "
+    "sommaren hösten vintern våren kvällen helgen veckan regelbundet ibland årligen "
+    "tillsammans lokalt gärna öppet gratis digitalt ute inne nära"
+).split()
+
+
+@dataclass
+class Timer:
+    seconds: float = 0.0
+
+    def __enter__(self) -> "Timer":
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+# --- synthetic filler ------------------------------------------------------------------------------
+def write_filler(folder: Path, documents: int, seed: int = 7) -> None:
+    """Plausible-looking Swedish filler: headed sections of short sentences from a fixed vocabulary."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(documents):
+        lines = [f"Fyllnadsdokument {number}", ""]
+        for section in range(3):
+            lines += [f"Avsnitt {section} om {rng.choice(_FILLER_WORDS)}", ""]
+            sentences = [
+                " ".join(rng.choice(_FILLER_WORDS) for _ in range(rng.randint(8, 14))).capitalize() + "."
+                for _ in range(rng.randint(5, 8))
+            ]
+            lines += [" ".join(sentences), ""]
+        (folder / f"fyllnad_{number:05d}.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
+# --- the baseline ----------------------------------------------------------------------------------
+def baseline_embedding(embedder):
+    """Our EmbeddingGemma (same prompts) as a llama-index embedding model."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class GemmaEmbedding(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return embedder.embed_query(query).tolist()
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return embedder.embed_documents([text], ["none"])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts, ["none"] * len(texts)).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return GemmaEmbedding(model_name="embeddinggemma-300m", embed_batch_size=16)
+
+
+def baseline_llm(llama):
+    """The same llama.cpp model as a llama-index LLM (llama-index's default chat prompts)."""
+    from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+
+    class LlamaCppLLM(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(context_window=4096, num_output=300, model_name="qwen2.5-coder-1.5b")
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
+            text = "".join(self._pieces(prompt))
+            return CompletionResponse(text=text)
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponseGen:
+            text = ""
+            for piece in self._pieces(prompt):
+                text += piece
+                yield CompletionResponse(text=text, delta=piece)
+
+        def _pieces(self, prompt: str) -> Iterator[str]:
+            messages = [{"role": "user", "content": prompt}]
+            for chunk in llama.create_chat_completion(messages=messages, stream=True, max_tokens=300, temperature=0.1):
+                if piece := chunk["choices"][0]["delta"].get("content"):
+                    yield piece
+
+    return LlamaCppLLM()
+
+
+def baseline_documents(folders: list[Path]):
+    from llama_index.core import SimpleDirectoryReader
+
+    files = [p for folder in folders for p in sorted(folder.glob("*.txt"))]
+    return SimpleDirectoryReader(input_files=files).load_data() if files else []
+
+
+# --- measurements ----------------------------------------------------------------------------------
+class Bench:
+    def __init__(self, settings: Settings, work: Path, log: Callable[[str], None] = print):
+        self.settings = settings
+        self.work = work
+        self.log = log
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def record(self, name: str, ours: float | None, baseline: float | None, unit: str, note: str = "") -> None:
+        ratio = round(ours / baseline, 3) if ours is not None and baseline not in (None, 0) else None
+        self.results[name] = {"ours": _round(ours), "baseline": _round(baseline), "ratio": ratio, "unit": unit, "note": note}
+        self.log(f"{name:48} ours={_round(ours)} baseline={_round(baseline)} {unit}")
+
+    # each step below is independent; the order is the order of the table
+    def model_loads(self):
+        from assistant.generators.local import LocalLlamaGenerator
+        from kulturplan.embedding import make_embedder
+
+        embedder = make_embedder(self.settings)
+        with Timer() as embed_load:
+            embedder.tokenize("värm upp")
+        generator = LocalLlamaGenerator(self.settings)
+        with Timer() as llm_load:
+            generator.llm
+        self.record("embedding model load", embed_load.seconds, embed_load.seconds, "s", "same model in both")
+        self.record("LLM load", llm_load.seconds, llm_load.seconds, "s", "same model in both")
+        return embedder, generator
+
+    def ingest_figures(self, embedder, corpus: Path) -> Settings:
+        from ingest.pipeline import ingest
+        from llama_index.core import VectorStoreIndex
+
+        settings = self.settings.model_copy(update={"data_dir": self.work / "x1", "chroma_url": ""})
+        report = ingest(settings, [corpus], progress=False, embedder=embedder)
+        chunks = report.embedded_chunks
+        again = ingest(settings, [corpus], progress=False, embedder=embedder)
+        documents = baseline_documents([corpus])
+        with Timer() as base:
+            index = VectorStoreIndex.from_documents(documents, embed_model=baseline_embedding(embedder))
+        base_chunks = len(index.docstore.docs)
+        self.record("ingest throughput (corpus/)", chunks / report.seconds, base_chunks / base.seconds, "chunks/s",
+                    f"ours {chunks} chunks of ≤{settings.chunk_max_tokens} tokens; baseline {base_chunks} chunks of ≤1024")  # fmt: skip
+        self.record("ingest time (corpus/)", report.seconds, base.seconds, "s")
+        self.record("re-ingest of unchanged corpus/", again.seconds, base.seconds, "s",
+                    f"ours embeds {again.embedded_chunks} chunks; the baseline has no incremental mode and rebuilds")  # fmt: skip
+        return settings
+
+    def scales(self, embedder, corpus: Path, scales: list[int]) -> dict[int, dict[str, float]]:
+        from assistant.retrieval import HybridRetriever
+        from ingest.pipeline import ingest
+        from kulturplan.store import ChunkStore
+        from llama_index.core import VectorStoreIndex
+        from llama_index.core.schema import TextNode
+
+        curve: dict[int, dict[str, float]] = {}
+        filler: tuple[list, np.ndarray] | None = None
+        for scale in sorted(scales):
+            settings = self.settings.model_copy(update={"data_dir": self.work / f"scale{scale}", "chroma_url": ""})
+            ingest(settings, [corpus], progress=False, embedder=embedder)
+            store = ChunkStore.open(settings)
+            corpus_chunks = store.count()
+            target = corpus_chunks * scale
+            if scale > 1 and filler is None:
+                filler = self._embed_filler(embedder, settings, store, corpus_chunks * (min(scale, 100) - 1))
+            elif scale > 1:
+                for start in range(0, len(filler[0]), 500):
+                    store.add(filler[0][start : start + 500], filler[1][start : start + 500])
+            if scale > 1 and store.count() < target:
+                self._add_perturbed(store, filler, target - store.count())
+            retriever = HybridRetriever(settings, store, embedder)
+            retriever.retrieve("uppvärmning")  # builds BM25 once; it is rebuilt only when the index changes
+            ours = [self._time(lambda q=q: retriever.retrieve(q)) for q in QUERIES * 3]
+
+            nodes = [
+                TextNode(id_=c.id, text=c.text, embedding=v.tolist())
+                for c, v in self._all_with_vectors(store)
+            ]
+            index = VectorStoreIndex(nodes=nodes, embed_model=baseline_embedding(embedder))
+            base_retriever = index.as_retriever()
+            base = [self._time(lambda q=q: base_retriever.retrieve(q)) for q in QUERIES * 3]
+            curve[scale] = {
+                "chunks": store.count(),
+                "ours_p50_ms": percentile(ours, 0.5) * 1000, "ours_p95_ms": percentile(ours, 0.95) * 1000,
+                "baseline_p50_ms": percentile(base, 0.5) * 1000, "baseline_p95_ms": percentile(base, 0.95) * 1000,
+            }  # fmt: skip
+            for q in ("p50", "p95"):
+                self.record(f"retrieval latency {q} ×{scale} ({store.count()} chunks)", curve[scale][f"ours_{q}_ms"],
+                            curve[scale][f"baseline_{q}_ms"], "ms",
+                            "ours: query embedding + dense + BM25 + fusion; baseline: query embedding + top-2 dense")  # fmt: skip
+            shutil.rmtree(settings.data_dir, ignore_errors=True)
+        return curve
+
+    def _embed_filler(self, embedder, settings: Settings, store, chunks_wanted: int) -> tuple[list, np.ndarray]:
+        """Generate filler documents, ingest them for real, and return their chunks and vectors."""
+        from ingest.pipeline import ingest
+
+        folder = self.work / "filler"
+        per_document = 9  # a filler document chunks into about this many passages
+        write_filler(folder, max(1, chunks_wanted // per_document))
+        report = ingest(settings, [folder], progress=False, embedder=embedder)
+        self.record(f"ingest throughput (synthetic filler, {report.embedded_chunks} chunks)",
+                    report.embedded_chunks / report.seconds, None, "chunks/s", "steady state, model warm")  # fmt: skip
+        chunks = [c for c in store.all_chunks() if c.source.startswith("fyllnad_")]
+        vectors = store.vectors([c.id for c in chunks])
+        return chunks, np.stack([vectors[c.id] for c in chunks])
+
+    def _add_perturbed(self, store, filler: tuple[list, np.ndarray], count: int) -> None:
+        from kulturplan.chunks import Chunk
+
+        chunks, vectors = filler
+        rng = np.random.default_rng(11)
+        added = 0
+        copy = 0
+        while added < count:
+            copy += 1
+            take = min(len(chunks), count - added)
+            noisy = vectors[:take] + rng.normal(0, 0.02, size=vectors[:take].shape).astype(np.float32)
+            noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+            copies = [
+                Chunk(**{**c.__dict__, "doc_id": f"{c.doc_id}c{copy}", "source": f"kopia{copy}_{c.source}"})
+                for c in chunks[:take]
+            ]
+            for start in range(0, take, 500):
+                store.add(copies[start : start + 500], noisy[start : start + 500])
+            added += take
+
+    @staticmethod
+    def _all_with_vectors(store):
+        chunks = store.all_chunks()
+        vectors = {}
+        ids = [c.id for c in chunks]
+        for start in range(0, len(ids), 500):
+            vectors.update(store.vectors(ids[start : start + 500]))
+        return [(c, vectors[c.id]) for c in chunks]
+
+    @staticmethod
+    def _time(call: Callable[[], Any]) -> float:
+        with Timer() as timer:
+            call()
+        return timer.seconds
+
+    def answers(self, embedder, generator, settings: Settings, corpus: Path, include_local: bool) -> None:
+        from assistant.engine import Assistant
+        from llama_index.core import VectorStoreIndex
+
+        assistant = Assistant(settings, embedder=embedder, generators={"local": generator})
+        assistant.ask("uppvärmning", generator="extractive")
+        documents = baseline_documents([corpus])
+        index = VectorStoreIndex.from_documents(documents, embed_model=baseline_embedding(embedder))
+        names = ["extractive"] + (["local"] if include_local else [])
+        for name in names:
+            first, total = [], []
+            for question in ANSWER_QUESTIONS:
+                started = time.perf_counter()
+                first_piece = None
+                for item in assistant.stream(question, generator=name):
+                    if isinstance(item, str) and first_piece is None:
+                        first_piece = time.perf_counter() - started
+                total.append(time.perf_counter() - started)
+                first.append(first_piece if first_piece is not None else total[-1])
+            base_first = base_total = None
+            if name == "local":
+                engine = index.as_query_engine(llm=baseline_llm(generator.llm), streaming=True)
+                base_first_list, base_total_list = [], []
+                for question in ANSWER_QUESTIONS:
+                    started = time.perf_counter()
+                    response = engine.query(question)
+                    first_token = None
+                    for _ in response.response_gen:
+                        first_token = first_token or time.perf_counter() - started
+                    base_total_list.append(time.perf_counter() - started)
+                    base_first_list.append(first_token or base_total_list[-1])
+                base_first, base_total = statistics.median(base_first_list), statistics.median(base_total_list)
+            note = "baseline has no LLM-free mode" if name == "extractive" else "median of 3 typical questions"
+            self.record(f"answer time to first text, {name}", statistics.median(first) * 1000,
+                        base_first * 1000 if base_first else None, "ms", note)  # fmt: skip
+            self.record(f"answer total time, {name}", statistics.median(total) * 1000,
+                        base_total * 1000 if base_total else None, "ms", note)  # fmt: skip
+
+    def serve_figures(self, settings: Settings) -> None:
+        """Cold start of `kulturplan serve` to a page that answers, and its peak RSS."""
+        executable = Path(sys.executable).with_name("kulturplan")
+        if not executable.exists():
+            self.log("serve: console script not found, skipped")
+            return
+        port = _free_port()
+        env = {**os.environ, "KULTURPLAN_DATA_DIR": str(settings.data_dir)}
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(executable), "serve", "--port", str(port), "--host", "127.0.0.1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            ready = _wait_http(f"http://127.0.0.1:{port}/", timeout=180)
+            cold_start = time.perf_counter() - started if ready else None
+            peak = _peak_rss_mb(process.pid)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        self.record("serve cold start to ready", cold_start, None, "s", "models load lazily on the first question")
+        self.record("serve peak RSS after start", peak, None, "MiB")
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3 if value < 10 else 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+# --- the run ---------------------------------------------------------------------------------------
+def run(settings: Settings, corpus: Path, out: Path, scales: list[int], include_local: bool = True, log=print) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kulturplan-bench-") as work:
+        bench = Bench(settings, Path(work), log)
+        embedder, generator = bench.model_loads()
+        indexed = bench.ingest_figures(embedder, corpus)
+        curve = bench.scales(embedder, corpus, scales)
+        bench.answers(embedder, generator, indexed, corpus, include_local)
+        bench.serve_figures(indexed)
+        self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        bench.record("benchmark process peak RSS (both pipelines loaded)", self_peak, None, "MiB")
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} CPU cores",
+        "figures": bench.results,
+        "latency_curve": {str(k): v for k, v in curve.items()},
+    }
+    (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    (out / "bench.md").write_text(render_table(result), encoding="utf-8")
+    plot_curve(curve, out / "latency.png")
+    return result
+
+
+def render_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"Measured {result['date']} on {result['machine']} (`make bench`).",
+        "",
+        "| figure | ours | plain llama-index | ratio | unit | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in result["figures"].items():
+        cells = ["–" if row[k] is None else str(row[k]) for k in ("ours", "baseline", "ratio")]
+        lines.append(f"| {name} | {' | '.join(cells)} | {row['unit']} | {row['note']} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curve(curve: dict[int, dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [curve[s]["chunks"] for s in sorted(curve)]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for key, label in (("ours_p50_ms", "ours p50"), ("ours_p95_ms", "ours p95"),
+                       ("baseline_p50_ms", "llama-index p50"), ("baseline_p95_ms", "llama-index p95")):  # fmt: skip
+        axis.plot(sizes, [curve[s][key] for s in sorted(curve)], marker="o", label=label)
+    axis.set_xscale("log")
+    axis.set_xlabel("chunks in the index")
+    axis.set_ylabel("retrieval latency incl. query embedding (ms)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
