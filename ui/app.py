@@ -330,8 +330,8 @@ a.kp-cite:focus-visible, .kp-source:focus-visible { outline: 3px solid #2563eb; 
 .kp-source-head { font-size: .9rem; margin: 0 0 .2rem 0; }
 .kp-source-n { font-weight: 700; }
 .kp-doc { font-style: normal; font-weight: 600; }
-.kp-source .kp-passage { margin: 0; padding: .2rem 0 .2rem .7rem; border-left: 3px solid var(--border-color-primary); font-size: .92rem; white-space: pre-line; color: var(--body-text-color); quotes: none; }
-.kp-source .kp-passage::before, .kp-source .kp-passage::after { content: none; }
+#kp-chat .kp-source .kp-passage { margin: 0; padding: .2rem 0 .2rem .7rem; border-left: 3px solid var(--border-color-primary); font-size: .92rem; white-space: pre-line; color: var(--body-text-color); quotes: none; }
+#kp-chat .kp-passage::before, #kp-chat .kp-passage::after { content: none; }
 .kp-passage mark { background: #fef08a; color: #1f2937; padding: 0 .1em; }
 .kp-thanks { color: var(--body-text-color); }
 .kp-notice { color: #b91c1c; }
