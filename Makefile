@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup models ingest run test eval bench clean
+.PHONY: setup models browser ingest run test eval bench clean
 
 # llama.cpp must not use AMX (these sandboxes do not allow AMX tiles: its matmul segfaults) and must
 # not be tuned to one CPU (CI may get another), so it is built for plain AVX2.
@@ -38,7 +38,10 @@ ingest: setup
 run: ingest
 	$(KP) serve
 
-test: setup
+browser:
+	bash .ci/install-browser.sh
+
+test: setup browser
 	$(BIN)/pytest
 
 eval: ingest

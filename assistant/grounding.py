@@ -53,6 +53,7 @@ class GroundingState:
     dropped: int = 0
     refused: bool = False
     notes: list[str] = field(default_factory=list)
+    said: set[str] = field(default_factory=set)  # content terms of the sentences kept so far
 
     def new_number(self, original: int) -> int:
         if original not in self.order:
@@ -95,6 +96,22 @@ class Grounder:
             return False
         return names(claim) <= set().union(*(s.stems for s in sources))
 
+    @staticmethod
+    def _subject_present(claim: str, sources: list[_Source]) -> bool:
+        """The sentence's first content word (usually what it is about) must occur in the passage.
+
+        This stops a small model from attaching a true predicate to the wrong subject, such as
+        "Blekingemodellen bidrar till att utveckla hela Blekinge" built from another passage.
+        """
+        words = [w for w in tokens(claim) if content_terms(w)]
+        if not words:
+            return True
+        subject = stem(words[0])
+        known = set().union(*(s.terms | s.stems for s in sources))
+        # A longer form in the passage counts ("arv" / "arvet"); a shorter one does not
+        # ("Blekinge" does not make a passage about "Blekingemodellen").
+        return subject in known or any(term.startswith(subject) for term in known)
+
     def _cosine(self, claim: str, indices: list[int]) -> float:
         if self.embedder is None:
             return 0.0
@@ -106,7 +123,7 @@ class Grounder:
 
     def supports(self, claim: str, numbers_1_based: list[int]) -> bool:
         sources = [self.sources[n - 1] for n in numbers_1_based]
-        if not sources or not self._facts_present(claim, sources):
+        if not sources or not self._facts_present(claim, sources) or not self._subject_present(claim, sources):
             return False
         overlap = self._overlap(claim, sources)
         if overlap >= MIN_OVERLAP:
@@ -150,6 +167,11 @@ class Grounder:
             if valid:
                 self.state.notes.append(f"flyttade hänvisning {valid} till [{best}] för: {claim[:60]!r}")
             keep = [best]
+        terms = content_terms(claim)
+        if terms and terms <= self.state.said:
+            self.state.notes.append(f"strök en upprepning: {claim[:60]!r}")
+            return None
+        self.state.said |= terms
         self.state.kept += 1
         for n in keep:
             self.state.supporting.setdefault(n, [])

@@ -232,3 +232,17 @@ def test_streaming_checker_emits_only_complete_checked_sentences():
     assert out[2] == []
     assert checker.finish() == []  # the invented Karlskrona sentence is never shown
     assert grounder.state.dropped == 1 and grounder.state.kept == 1
+
+
+def test_true_predicate_on_the_wrong_subject_is_not_supported():
+    model = _passage("Blekingemodellen ger alla barn teater två gånger varje år i skolan.", "Blekingemodellen")
+    intro = _passage("De regionala verksamheterna bidrar till att utveckla hela Blekinge.")
+    grounder = Grounder([model, intro])
+    assert grounder.check("Blekingemodellen bidrar till att utveckla hela Blekinge [2].") is None
+    assert grounder.check("De regionala verksamheterna bidrar till att utveckla hela Blekinge [2].") is not None
+
+
+def test_repeated_sentence_is_shown_once():
+    grounder = Grounder([_passage("Musik i Blekinge samordnar Kultur i vården.")])
+    assert grounder.check("Musik i Blekinge samordnar Kultur i vården [1].")
+    assert grounder.check("Kultur i vården samordnas av Musik i Blekinge [1].") is None

@@ -231,3 +231,26 @@ def test_html_in_a_document_stays_inert_text(browser, payload_url):
         assert page.evaluate("typeof window.__pwned") == "undefined"
     finally:
         context.close()
+
+
+def test_local_model_chosen_in_the_settings_streams_an_answer(browser, chat_url):
+    """The settings panel switches this session to the local LLM; its answer streams in with sources."""
+    context, page, _ = _open(browser, chat_url)
+    try:
+        page.click("#kp-settings button")
+        page.get_by_label("Lokal språkmodell").check()
+        page.evaluate(
+            """() => { window.__streamed = 0;
+                new MutationObserver(() => { if (document.querySelector('.kp-streaming')) window.__streamed += 1; })
+                  .observe(document.body, { childList: true, subtree: true, characterData: true }); }"""
+        )
+        page.fill("#kp-question textarea", "Vad är Blekingemodellen?")
+        page.press("#kp-question textarea", "Enter")
+        page.wait_for_selector(f"{SETTLED} #svar-1 .kp-answer:not(.kp-streaming)", timeout=150_000)
+        assert page.evaluate("window.__streamed") > 0
+        answer = page.inner_text("#svar-1 .kp-bot")
+        assert "Blekinge" in answer and "Något gick fel" not in answer
+        # Either the model's checked answer or, if it failed the check, the extractive one: with sources.
+        assert page.locator("#svar-1 .kp-source").count() >= 1
+    finally:
+        context.close()

@@ -266,6 +266,23 @@ def test_sessions_are_isolated_and_history_stays_in_the_session(handlers):
     assert fresh.entries == [] and len(first.entries) == 2 and "kp-empty" in chat
 
 
+def test_settings_panel_values_reach_the_assistant(handlers):
+    seen = []
+    original = handlers.assistant.stream
+
+    def spy(question, history, **options):
+        seen.append(options)
+        yield from original(question, history, **options)
+
+    handlers.assistant.stream = spy
+    run(handlers.respond("Vilken kultur finns i Ronneby?", None, "extractive", 3.0, "Ronneby"))
+    run(handlers.respond("Vilken kultur finns i Ronneby?", None, "extractive", 4, "Alla"))
+    assert seen == [
+        {"generator": "extractive", "max_passages": 3, "municipality": "Ronneby"},
+        {"generator": "extractive", "max_passages": 4, "municipality": None},
+    ]
+
+
 def test_feedback_is_stored_for_the_last_answer_once(handlers, fake_index):
     settings, _ = fake_index
     nothing = handlers.rate("up")("", None)

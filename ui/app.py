@@ -330,7 +330,7 @@ a.kp-cite:focus-visible, .kp-source:focus-visible { outline: 3px solid #2563eb; 
 .kp-source-head { font-size: .9rem; margin: 0 0 .2rem 0; }
 .kp-source-n { font-weight: 700; }
 .kp-doc { font-style: normal; font-weight: 600; }
-#kp-chat .kp-source .kp-passage { margin: 0; padding: .2rem 0 .2rem .7rem; border-left: 3px solid var(--border-color-primary); font-size: .92rem; white-space: pre-line; color: var(--body-text-color); quotes: none; }
+#kp-chat .kp-source .kp-passage { margin: 0 !important; padding: .2rem 0 .2rem .7rem; border-left: 3px solid var(--border-color-primary); font-size: .92rem; white-space: pre-line; color: var(--body-text-color); quotes: none; }
 #kp-chat .kp-passage::before, #kp-chat .kp-passage::after { content: none; }
 .kp-passage mark { background: #fef08a; color: #1f2937; padding: 0 .1em; }
 .kp-thanks { color: var(--body-text-color); }
@@ -361,7 +361,7 @@ class SwedishPage:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD") or scope.get("path") != "/":
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope.get("path") != "/":
             await self.app(scope, receive, send)
             return
         start: dict[str, Any] = {}
