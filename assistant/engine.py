@@ -36,6 +36,8 @@ OFF_TOPIC_EN = "I only answer questions about the culture plan, from what it say
 FALLBACK_NOTE_SV = "Språkmodellen kunde inte svara, så svaret är hämtat direkt ur källorna."
 # With a key word the documents lack, the best passages must still hold this share of the key words.
 COVERAGE_WITH_UNKNOWN_TERMS = 0.67
+# A passage sentence counts as already in the answer when this share of its content words was said.
+COVERED_SHARE = 0.6
 _MUNICIPALITY_TERMS = content_terms(" ".join(MUNICIPALITIES))
 UNSUPPORTED_NOTE_SV = "Språkmodellens svar kunde inte beläggas i källorna, så svaret är hämtat direkt ur dem."
 
@@ -255,15 +257,21 @@ class Assistant:
 
 
 def _complete_municipality_answer(grounder: Grounder, request: GenerationRequest) -> list[str]:
-    """A municipality question must gather every passage about it: add what the LLM left out."""
+    """A municipality question must gather everything said about it: add the sentences the LLM left out.
+
+    Sentence by sentence, because a passage the LLM cited may hold further facts about the place.
+    """
     asked = set(request.municipalities)
     items = []
     for n, passage in enumerate(request.passages, start=1):
-        if n in grounder.state.order or not asked & set(passage.chunk.municipalities):
+        if not asked & set(passage.chunk.municipalities):
             continue
         for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
-            if asked & set(find_municipalities(sentence)) and (checked := grounder.check(f"- {sentence} [{n}]")):
-                items.append(checked)
+            terms = content_terms(sentence)
+            already_said = terms and len(terms & grounder.state.said) / len(terms) >= COVERED_SHARE
+            if asked & set(find_municipalities(sentence)) and not already_said:
+                if checked := grounder.check(f"- {sentence} [{n}]"):
+                    items.append(checked)
     if not items:
         return []
     heading = "Kulturplanen nämner också:" if not request.english else "The culture plan also says:"

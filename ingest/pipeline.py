@@ -11,6 +11,7 @@ and removes what is stale, so no duplicate or orphan remains.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ingest.chunking import chunk_document
 from ingest.document import UnreadableDocument
 from ingest.readers import read_document
 from kulturplan.chunks import Chunk, content_hash, document_id
+from kulturplan.commitments import CommitmentStore, sync
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from kulturplan.store import ChunkStore
@@ -54,6 +56,7 @@ class IngestReport:
     embedded_chunks: int = 0
     kept_chunks: int = 0
     deleted_chunks: int = 0
+    commitments: int = 0  # in the derived commitment store after the run
     seconds: float = 0.0
 
     @property
@@ -128,6 +131,12 @@ class Ingestor:
         self._write(plans, report, progress)
         if prune:
             self._prune({file.source for file in files}, report)
+        # The commitment store is derived from the chunks: bring it in step with what was written.
+        try:
+            report.commitments = sync(self.store, CommitmentStore.open(self.settings)).total
+        except (sqlite3.Error, OSError) as error:
+            # The chunks are stored; the derived store is rebuilt by the next run or `commitments`.
+            report.skipped.append(Skipped(str(self.settings.commitments_path), f"cannot update commitments: {error}"))
         report.seconds = time.perf_counter() - started
         return report
 

@@ -172,6 +172,64 @@ def sources(
         typer.echo(f"{d.source:40} {d.format:6} {d.chunks:>6} {d.pages or '':>5}  {d.title}")
 
 
+# --- commitments ------------------------------------------------------------------------------------
+COMMITMENT_FORMATS = ("table", "csv", "json")
+COMMITMENT_CSV_COLUMNS = ("source", "section", "page", "kind", "actors", "areas", "municipalities", "sentence", "id")
+
+
+@app.command()
+def commitments(
+    actor: Annotated[Optional[str], typer.Option(help="Actor name, or part of it (case-insensitive).")] = None,
+    area: Annotated[Optional[str], typer.Option(help="Area, e.g. musik, bibliotek, 'barn och unga'.")] = None,
+    municipality: Annotated[Optional[str], typer.Option(help="Municipality, or 'hela Blekinge'.")] = None,
+    include_region_wide: Annotated[
+        bool, typer.Option(help="With --municipality: also list commitments for the whole county.")
+    ] = False,
+    text: Annotated[Optional[str], typer.Option(help="Words the sentence must contain.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    data_dir: DataDir = None,
+    chroma_url: ChromaUrl = None,
+) -> None:
+    """List the plan's commitments (who is responsible for what, where), with their sources."""
+    import csv
+
+    from kulturplan.commitments import CommitmentStore, sync
+
+    if output_format not in COMMITMENT_FORMATS:
+        fail(f"unknown --format {output_format!r} (use {', '.join(COMMITMENT_FORMATS)})")
+    settings = settings_from(data_dir=data_dir, chroma_url=chroma_url)
+    store = _open_store(settings)
+    if store.count() == 0:
+        fail("the index is empty: run `kulturplan ingest` first")
+    try:
+        # An index built before commitments existed, or changed since, is brought in step first.
+        commitment_store = CommitmentStore.open(settings)
+        sync(store, commitment_store)
+        found = commitment_store.query(
+            actor=actor, area=area, municipality=municipality, text=text, include_region_wide=include_region_wide
+        )
+    except (OSError, sqlite3.Error) as error:
+        fail(f"cannot read the commitments in {settings.commitments_path}: {error}")
+    if output_format == "json":
+        typer.echo(json.dumps([c.to_json() for c in found], ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(COMMITMENT_CSV_COLUMNS)
+        for c in found:
+            data = c.to_json()
+            writer.writerow(["; ".join(v) if isinstance(v, list) else v for v in map(data.get, COMMITMENT_CSV_COLUMNS)])
+    elif not found:
+        typer.echo("No commitments match.")
+    else:
+        for c in found:
+            page = f", s. {c.page}" if c.page else ""
+            typer.echo(f"{', '.join(c.actors) or '(no actor named)'}  [{c.kind}]")
+            typer.echo(f"  areas: {', '.join(c.areas) or '-'}; where: {', '.join(c.municipalities)}")
+            typer.echo(f"  {c.sentence}")
+            typer.echo(f"  source: {c.source} — {c.section or c.title}{page}\n")
+        typer.echo(f"{len(found)} commitments")
+
+
 # --- asking -----------------------------------------------------------------------------------------
 ASK_JSON_KEYS = ("answer", "refused", "citations", "retrieved", "timings")
 

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
+    @property
+    def commitments_path(self) -> Path:
+        return self.data_dir / "commitments.sqlite"
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -246,3 +246,16 @@ def test_repeated_sentence_is_shown_once():
     grounder = Grounder([_passage("Musik i Blekinge samordnar Kultur i vården.")])
     assert grounder.check("Musik i Blekinge samordnar Kultur i vården [1].")
     assert grounder.check("Kultur i vården samordnas av Musik i Blekinge [1].") is None
+
+
+def test_completeness_adds_a_left_out_sentence_of_a_cited_passage(indexed):
+    llm = ScriptedLLM(indexed[0])
+    assistant = make_assistant(indexed, llm)
+    retrieval = assistant.retriever.retrieve("Vilken kultur finns i Ronneby?")
+    museum = next(i for i, p in enumerate(retrieval.passages, 1) if "utgrävningar" in p.chunk.text)
+    # The LLM cites the museum passage but only for its region-wide sentence.
+    llm.reply = f"Blekinge museum är en regional resurs som finns tillgänglig i hela Blekinge [{museum}]."
+    answer = assistant.ask("Vilken kultur finns i Ronneby?", generator="scripted")
+    assert "utgrävningar genomförts i Sölvesborg och Ronneby" in answer.text
+    assert "konstresurscentrum" in answer.text and "museum i Ronneby" in answer.text
+    assert_citations_consistent(answer)
