@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from llama_index.core.node_parser import SentenceSplitter
 
-from ingest.document import Block, ParsedDocument
+from ingest.document import ParsedDocument
 from kulturplan.chunks import Chunk, document_id
 from kulturplan.municipalities import find_municipalities, is_region_wide
 

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,13 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 SEED = CORPUS / "samverkan_med_kommunerna.txt"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface (servers in tests listen only there)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class FakeEmbedder(Embedder):

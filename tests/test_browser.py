@@ -8,14 +8,13 @@ install` is never run) and the real embedding model (the `real_index` fixture). 
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -60,12 +59,6 @@ def browser():
         browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(settings, embedder, feedback_file: Path) -> Iterator[str]:
     from assistant.engine import Assistant
     from kulturplan.feedback import FeedbackStore
@@ -74,7 +67,7 @@ def _serve(settings, embedder, feedback_file: Path) -> Iterator[str]:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     settings = settings.model_copy(update={"generator": "extractive"})
     app = build_app(Assistant(settings, embedder=embedder), settings, FeedbackStore(feedback_file))
-    port = _free_port()
+    port = free_port()
     launch(app, settings, "127.0.0.1", port, block=False)
     try:
         yield f"http://127.0.0.1:{port}/"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +17,12 @@ from ingest.pipeline import Ingestor
 from kulturplan.config import load_settings
 from kulturplan.store import ChunkStore, StoreError
 
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, free_port
 
 CHROMA = Path(sys.executable).with_name("chroma")
 # chromadb 1.x serves only the v2 API; /api/v1/heartbeat answers 410 Gone.
 HEARTBEAT = "/api/v2/heartbeat"
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answers(url: str) -> bool:

@@ -15,9 +15,10 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+
+from conftest import free_port
 
 from assistant.engine import FALLBACK_NOTE_SV, Assistant
 from assistant.generators import GeneratorError, GeneratorTimeout
@@ -28,12 +29,6 @@ pytestmark = pytest.mark.integration
 
 START_TIMEOUT = 120.0
 QUESTION = "Vem samordnar Kultur i vården?"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answers(url: str) -> bool:
