@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+from assistant import commitment_answers
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
 from assistant.generators import (
     ChatModelGenerator,
@@ -25,7 +26,8 @@ from assistant.prompts import rewrite_messages
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.safety import QuestionError, sanitize_passage, strip_instructions, validate_question
 from assistant.text import content_terms, is_english, split_sentences
-from assistant.types import Answer, Citation, Retrieved, Turn
+from assistant.types import Answer, Citation, Passage, Retrieved, Turn
+from kulturplan.commitments import CommitmentStore
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder, make_embedder
 from kulturplan.municipalities import MUNICIPALITIES, find_municipalities
@@ -122,6 +124,11 @@ class Assistant:
         chosen = self._generator_or_fallback(answer, generator)
         standalone = self._standalone(plan_question, history, chosen)
         answer.standalone_question = standalone
+        listed = self._commitment_list(answer, standalone, english, started)
+        if listed is not None:
+            yield answer.text
+            yield listed
+            return
         retrieval = self.retriever.retrieve(standalone, max_passages=max_passages, municipality=municipality)
         answer.timings["retrieval_ms"] = retrieval.seconds * 1000
         answer.retrieved = [
@@ -163,6 +170,28 @@ class Assistant:
             except (GeneratorError, IndexError):
                 pass
         return join_with_previous(question, history)
+
+    def _commitment_list(self, answer: Answer, question: str, english: bool, started: float) -> Answer | None:
+        """A complete, cited list from the commitment store for "Vilka åtaganden har X?" questions."""
+        store = CommitmentStore.open(self.settings)
+        query = commitment_answers.parse(question, store)
+        found = commitment_answers.find(query, store) if query else []
+        chunks = self.store.chunks_by_id(list(dict.fromkeys(c.chunk_id for c in found)))
+        found = [c for c in found if c.chunk_id in chunks]  # the store may lag behind a running ingest
+        if not found:
+            return None
+        order = list(dict.fromkeys(c.chunk_id for c in found))
+        passages = [Passage(chunks[chunk_id], 1.0) for chunk_id in order]
+        text = commitment_answers.list_answer(query, found, {cid: n for n, cid in enumerate(order, 1)}, english)
+        grounder = Grounder(passages, None, trusted_frames=True)
+        checker = StreamingChecker(grounder)
+        answer.text = "".join(checker.feed(text) + checker.finish()).strip()
+        answer.citations = _citations(grounder)
+        answer.retrieved = [Retrieved(p.chunk.source, p.chunk.page, 1.0, p.chunk.section, p.chunk.text) for p in passages]
+        answer.generator = "åtaganden"
+        answer.notes.append(f"svaret är listan över åtaganden ({query.label}) i kulturplanen")
+        answer.timings["total_ms"] = _ms(started)
+        return answer
 
     def _nothing_relevant(self, retrieval: Retrieval) -> bool:
         """Refuse before generating, without calling an LLM, when the documents cannot answer.

@@ -349,6 +349,14 @@ class Bench:
             process.wait(timeout=30)
         self.record("serve cold start to ready", cold_start, None, "s", "models load lazily on the first question")
         self.record("serve peak RSS after start", peak, None, "MiB")
+        # The same process after answering: `ask` loads exactly what serve loads for a local answer.
+        subprocess.run(
+            [str(executable), "ask", ANSWER_QUESTIONS[0], "--generator", "local"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600,
+        )  # fmt: skip
+        answered = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        self.record("peak RSS with both models loaded and one local answer", answered, None, "MiB",
+                    "a `kulturplan ask --generator local` process, which loads what serve loads")  # fmt: skip
 
 
 def _round(value: float | None) -> float | None:

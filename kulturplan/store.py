@@ -158,6 +158,12 @@ class ChunkStore:
         found = self.collection.get(where=where, include=["documents", "metadatas"])
         return [Chunk.from_metadata(t, m) for t, m in zip(found["documents"], found["metadatas"])]
 
+    def chunks_by_id(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        found = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        return {i: Chunk.from_metadata(t, m) for i, t, m in zip(found["ids"], found["documents"], found["metadatas"])}
+
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}

@@ -259,3 +259,22 @@ def test_completeness_adds_a_left_out_sentence_of_a_cited_passage(indexed):
     assert "utgrävningar genomförts i Sölvesborg och Ronneby" in answer.text
     assert "konstresurscentrum" in answer.text and "museum i Ronneby" in answer.text
     assert_citations_consistent(answer)
+
+
+# --- commitments ---------------------------------------------------------------------------------
+def test_commitment_question_is_answered_as_a_complete_cited_list(indexed):
+    llm = ScriptedLLM(indexed[0], reply="Musik i Blekinge gör allt [1].")
+    answer = make_assistant(indexed, llm).ask("Vilka åtaganden har Musik i Blekinge?", generator="scripted")
+    assert answer.text.startswith("Det här åtar sig kulturplanen för Musik i Blekinge:")
+    assert "två gånger varje år" in answer.text  # Blekingemodellen
+    assert "samordnar också utbudet i kommunerna för Kultur i vården" in answer.text
+    assert llm.calls == [] and answer.generator == "åtaganden"
+    assert_citations_consistent(answer)
+    for line in answer.text.splitlines()[1:]:
+        n = int(re.search(r"\[(\d+)\]", line).group(1))
+        assert re.sub(r"^- |\s*\[\d+\]\.?$", "", line) in answer.citations[n - 1].text
+
+
+def test_question_without_commitment_words_is_answered_by_retrieval(indexed):
+    answer = make_assistant(indexed).ask("Vad är Språkstegen?", generator="extractive")
+    assert answer.generator == "extractive" and "logopedi" in answer.text

@@ -1,0 +1,66 @@
+"""Questions about what the plan commits to, answered as complete lists from the commitment store.
+
+"Vilka åtaganden har Musik i Blekinge?" or "Vad ska regionen göra för barn och unga?" ask for a
+list, and a list from top-k retrieval would miss items; the commitment store (derived from Chroma at
+ingest time) holds them all. Every item is a verbatim sentence with its passage as the citation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kulturplan.commitments import Commitment, CommitmentStore, find_areas
+from kulturplan.municipalities import find_municipalities
+
+_ASKS_FOR_COMMITMENTS = re.compile(
+    r"\båtagande\w*|\bvad ska\b.*\bgöra\b|\bvad gör\b|\buppdrag\w*\b|\bansvar(?:ar|et)?\b|\buppgift(?:er)?\b"
+    r"|\bcommit\w*|\bresponsib\w*",
+    re.IGNORECASE,
+)
+# How a question may name an actor that the store calls differently.
+_ACTOR_ALIASES = {"regionen": "Region Blekinge", "kommunerna": "kommunerna"}
+
+
+@dataclass(frozen=True)
+class CommitmentQuery:
+    actor: str | None
+    area: str | None
+    municipality: str | None
+
+    @property
+    def label(self) -> str:
+        parts = [self.actor or "", f"inom {self.area}" if self.area else "", f"i {self.municipality}" if self.municipality else ""]
+        return " ".join(p for p in parts if p)
+
+
+def parse(question: str, store: CommitmentStore) -> CommitmentQuery | None:
+    """The filters a commitment question asks for; None when it is no commitment question."""
+    if not _ASKS_FOR_COMMITMENTS.search(question):
+        return None
+    lowered = question.casefold()
+    actors = sorted(store.actors(), key=len, reverse=True)  # the longest name that fits wins
+    actor = next((a for a in actors if a.casefold() in lowered), None)
+    if actor is None:
+        actor = next((name for alias, name in _ACTOR_ALIASES.items() if re.search(rf"\b{alias}\b", lowered)), None)
+    # "Musik i Blekinge" names an actor, not the area music: look for areas outside the actor's name.
+    rest = re.sub(re.escape(actor), " ", question, flags=re.IGNORECASE) if actor else question
+    areas = find_areas(rest)
+    places = find_municipalities(question)
+    query = CommitmentQuery(actor, areas[0] if areas else None, places[0] if places else None)
+    return query if (query.actor or query.area or query.municipality) else None
+
+
+def find(query: CommitmentQuery, store: CommitmentStore) -> list[Commitment]:
+    return store.query(actor=query.actor, area=query.area, municipality=query.municipality)
+
+
+def list_answer(query: CommitmentQuery, commitments: list[Commitment], numbers: dict[str, int], english: bool) -> str:
+    """The answer text: a heading and one cited item per commitment (`numbers`: chunk id -> [n])."""
+    heading = (
+        f"The culture plan's commitments for {query.label} (quoted in Swedish):"
+        if english
+        else f"Det här åtar sig kulturplanen för {query.label}:"
+    )
+    items = [f"- {c.sentence.rstrip('.')} [{numbers[c.chunk_id]}]." for c in commitments]
+    return "\n".join([heading, *items])
