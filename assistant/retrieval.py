@@ -46,7 +46,7 @@ class Retrieval:
 class Bm25Index:
     """llama-index's BM25 retriever (bm25s + PyStemmer, Swedish) over every stored chunk."""
 
-    def __init__(self, chunks: list[Chunk]):
+    def __init__(self, chunks: list[Chunk], top_k: int = 20):
         import Stemmer
         from llama_index.core.schema import TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
@@ -58,7 +58,8 @@ class Bm25Index:
                 nodes=nodes,
                 stemmer=Stemmer.Stemmer("swedish"),
                 language="swedish",
-                similarity_top_k=len(nodes),
+                # Only the top candidates are fused; ranking every node costs O(n log n) per query.
+                similarity_top_k=min(top_k, len(nodes)),
             )
             if nodes
             else None
@@ -115,10 +116,10 @@ class HybridRetriever:
             now = time.monotonic()
             if self._bm25 is None or now - self._checked_at > VERSION_CHECK_SECONDS:
                 self._checked_at = now
-                chunks = self.store.all_chunks()
-                version = content_hash(*(c.id for c in chunks))
+                version = content_hash(*self.store.ids())  # ids only: cheap even for large indexes
                 if version != self._version:
-                    self._bm25, self._version = Bm25Index(chunks), version
+                    self._bm25 = Bm25Index(self.store.all_chunks(), self.settings.retrieval_candidates)
+                    self._version = version
             return self._bm25
 
     # --- retrieval -----------------------------------------------------------------------------

@@ -129,6 +129,12 @@ class ChunkStore:
             chunks += [Chunk.from_metadata(t, m) for t, m in zip(page["documents"], page["metadatas"])]
         return sorted(chunks, key=lambda c: (c.source, c.position))
 
+    def ids(self) -> list[str]:
+        ids: list[str] = []
+        for offset in range(0, self.collection.count(), PAGE):
+            ids += self.collection.get(include=[], limit=PAGE, offset=offset)["ids"]
+        return sorted(ids)
+
     def all_metadata(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         total = self.collection.count()
@@ -188,11 +194,6 @@ class ChunkStore:
                 result["documents"][0], result["metadatas"][0], result["distances"][0]
             )
         ]
-
-    def version(self) -> str:
-        """Changes whenever the set of chunks changes; derived indexes rebuild on a new value."""
-        return content_hash(*sorted(self.all_metadata()))
-
 
 def _model_label(settings: Settings) -> str:
     """The embedding model's identity as recorded in the collection (a path's last part)."""
