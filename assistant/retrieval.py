@@ -18,7 +18,7 @@ import numpy as np
 
 from assistant.text import STOPWORDS, content_terms, stem
 from assistant.types import Passage
-from kulturplan.chunks import Chunk, content_hash
+from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from kulturplan.municipalities import find_municipalities, metadata_key
@@ -116,7 +116,7 @@ class HybridRetriever:
             now = time.monotonic()
             if self._bm25 is None or now - self._checked_at > VERSION_CHECK_SECONDS:
                 self._checked_at = now
-                version = content_hash(*self.store.ids())  # ids only: cheap even for large indexes
+                version = self.store.version()  # reads ids only: cheap even for large indexes
                 if version != self._version:
                     self._bm25 = Bm25Index(self.store.all_chunks(), self.settings.retrieval_candidates)
                     self._version = version

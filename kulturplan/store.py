@@ -195,6 +195,11 @@ class ChunkStore:
             )
         ]
 
+    def version(self) -> str:
+        """Changes whenever the set of chunks changes; derived indexes rebuild on a new value."""
+        return content_hash(*self.ids())
+
+
 def _model_label(settings: Settings) -> str:
     """The embedding model's identity as recorded in the collection (a path's last part)."""
     return f"{settings.embedding_backend}:{settings.embedding_model or 'embeddinggemma-300m'}"
