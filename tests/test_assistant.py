@@ -52,6 +52,12 @@ def make_assistant(indexed, llm: ScriptedLLM | None = None) -> Assistant:
     return Assistant(settings, store=store, embedder=embedder, generators={"scripted": llm} if llm else None)
 
 
+def passage_number(assistant: Assistant, question: str, matches) -> int:
+    """The [n] under which the passage satisfying `matches` is given to the generator."""
+    passages = assistant.retriever.retrieve(question).passages
+    return next(i for i, p in enumerate(passages, 1) if matches(p.chunk))
+
+
 def passage_numbers(answer: Answer) -> list[int]:
     return [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
 
@@ -106,8 +112,7 @@ def test_empty_and_overlong_questions_get_swedish_messages(indexed):
 def test_supported_llm_answer_is_kept_and_citations_renumbered(indexed):
     llm = ScriptedLLM(indexed[0])
     assistant = make_assistant(indexed, llm)
-    retrieval = assistant.retriever.retrieve("Vem samordnar Kultur i vården?")
-    n = next(i for i, p in enumerate(retrieval.passages, 1) if "Kultur i vården" in p.chunk.section)
+    n = passage_number(assistant, "Vem samordnar Kultur i vården?", lambda c: "Kultur i vården" in c.section)
     llm.reply = f"Musik i Blekinge och Blekinge Läns Bildningsförbund samordnar utbudet för Kultur i vården [{n}]."
     answer = assistant.ask("Vem samordnar Kultur i vården?", generator="scripted")
     assert answer.text.endswith("[1].") and len(answer.citations) == 1
@@ -127,8 +132,7 @@ def test_citation_to_a_missing_source_is_removed(indexed):
 def test_invented_fact_is_dropped_and_misplaced_citation_moved(indexed):
     llm = ScriptedLLM(indexed[0])
     assistant = make_assistant(indexed, llm)
-    retrieval = assistant.retriever.retrieve("Vilken kultur finns i Ronneby?")
-    wrong = next(i for i, p in enumerate(retrieval.passages, 1) if "konstresurscentrum" not in p.chunk.text)
+    wrong = passage_number(assistant, "Vilken kultur finns i Ronneby?", lambda c: "konstresurscentrum" not in c.text)
     llm.reply = (
         f"I Ronneby inrättas ett regionalt konstresurscentrum [{wrong}]. "
         "I Ronneby finns också en konsthall med 16 000 besökare per år [1]."
@@ -251,8 +255,7 @@ def test_repeated_sentence_is_shown_once():
 def test_completeness_adds_a_left_out_sentence_of_a_cited_passage(indexed):
     llm = ScriptedLLM(indexed[0])
     assistant = make_assistant(indexed, llm)
-    retrieval = assistant.retriever.retrieve("Vilken kultur finns i Ronneby?")
-    museum = next(i for i, p in enumerate(retrieval.passages, 1) if "utgrävningar" in p.chunk.text)
+    museum = passage_number(assistant, "Vilken kultur finns i Ronneby?", lambda c: "utgrävningar" in c.text)
     # The LLM cites the museum passage but only for its region-wide sentence.
     llm.reply = f"Blekinge museum är en regional resurs som finns tillgänglig i hela Blekinge [{museum}]."
     answer = assistant.ask("Vilken kultur finns i Ronneby?", generator="scripted")
