@@ -247,3 +247,78 @@ def test_local_model_chosen_in_the_settings_streams_an_answer(browser, chat_url)
         assert page.locator("#svar-1 .kp-source").count() >= 1
     finally:
         context.close()
+
+
+def _axe_violations(page) -> list:
+    if not AXE.is_file():
+        _missing(str(AXE))
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, { resultTypes: ['violations'] })")
+    return [(v["impact"], v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
+def test_commitments_and_municipality_tabs(browser, chat_url):
+    import csv
+    import io
+
+    context, page, _ = _open(browser, chat_url)
+    try:
+        # Åtaganden: filter on an actor; exactly that actor's rows remain.
+        page.get_by_role("tab", name="Åtaganden").click()
+        page.wait_for_selector("#kp-atag-table table.kp-table")
+        everything = page.locator("#kp-atag-table tbody tr").count()
+        page.click("#kp-atag-actor input")
+        page.get_by_role("option", name="Musik i Blekinge", exact=True).click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('#kp-atag-table tbody tr').length === 2", timeout=15_000
+        )
+        rows = page.locator("#kp-atag-table tbody tr")
+        texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+        assert everything > 2
+        assert all("Musik i Blekinge" in t.split("\t")[0] for t in texts)  # the Aktör cell
+        assert sum("två gånger varje år" in t for t in texts) == 1 and sum("Kultur i vården" in t for t in texts) == 1
+        assert page.locator("#kp-atag-table caption").is_visible()
+        assert page.locator('#kp-atag-table th[scope="col"]').count() == 5
+
+        # The source of a row opens its passage, with the commitment marked.
+        row = rows.filter(has_text="två gånger varje år")
+        passage = row.locator(".kp-passage")
+        assert not passage.is_visible()
+        row.locator("summary").click()
+        passage.wait_for(state="visible")
+        assert "två gånger varje år" in passage.locator("mark").inner_text()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "atag.png"), full_page=True)
+
+        # The CSV holds the filtered rows: UTF-8 with BOM, semicolons.
+        with page.expect_download() as info:
+            page.click("#kp-atag-csv")
+        download = info.value
+        assert download.suggested_filename.endswith(".csv")
+        data = Path(download.path()).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf")
+        parsed = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+        assert len(parsed) == 2 and all("Musik i Blekinge" in r["aktör"] for r in parsed)
+        assert {"två gånger varje år" in r["åtagande"] for r in parsed} == {True, False}
+        assert any("Kultur i vården" in r["åtagande"] for r in parsed)
+
+        summary = _axe_violations(page)
+        print("axe violations (Åtaganden):", summary or "none")
+        assert [s for s in summary if s[0] in ("critical", "serious")] == []
+
+        # Kommuner: Ronneby's own passages, and apart the offers for the whole county.
+        page.get_by_role("tab", name="Kommuner").click()
+        page.locator("#kp-kommun-val").get_by_label("Ronneby").check()
+        page.wait_for_selector("#kp-kommun .kp-ov-local")
+        local = page.inner_text("#kp-kommun .kp-ov-local")
+        for fact in ("konstresurscentrum", "utgrävningar", "museum i Ronneby"):
+            assert fact in local
+        assert "två gånger varje år" not in local
+        region = page.locator("#kp-kommun .kp-ov-region")
+        assert "två gånger varje år" in region.inner_text() and region.locator("h3").inner_text() == "För hela Blekinge"
+        page.screenshot(path=str(ARTIFACTS / "kommuner.png"), full_page=True)
+        summary = _axe_violations(page)
+        print("axe violations (Kommuner):", summary or "none")
+        assert [s for s in summary if s[0] in ("critical", "serious")] == []
+    finally:
+        context.close()

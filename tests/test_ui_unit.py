@@ -311,3 +311,129 @@ def test_app_builds_with_per_session_state_and_a_queue(handlers, fake_index):
                  "Ny konversation", "Inställningar", "Utdrag ur källorna", "Lokal språkmodell", "Sölvesborg"):
         assert text in config
     assert "Extern språkmodell" not in config
+
+
+# --- the "Åtaganden" and "Kommuner" tabs --------------------------------------------------------------
+def commitment(sentence: str = "Musik i Blekinge ska ge konserter.", **kw):
+    from kulturplan.commitments import Commitment
+
+    fields = dict(id="k1", doc_id="d", chunk_id="c1", source="plan.txt", title="Samverkan med kommunerna",
+                  section="Blekingemodellen", page=None, sentence=sentence, actors=("Musik i Blekinge",),
+                  areas=("musik",), municipalities=("hela Blekinge",), kind="plan")
+    fields.update(kw)
+    return Commitment(**fields)
+
+
+def test_commitment_table_is_escaped_and_links_each_row_to_its_passage():
+    from ui.app import TABLE_COLUMNS, render_commitments
+
+    rows = [
+        commitment(f"Aktören ska {XSS}.", actors=("<b>Aktör</b>",), title="<i>Plan</i>", section="Avsnitt", page=3),
+        commitment("Ronneby ska få ett museum.", id="k2", chunk_id="c2", municipalities=("Ronneby",)),
+    ]
+    passages = {"c1": f"Före. Aktören ska {XSS}. Efter.", "c2": "Ronneby ska få ett museum."}
+    page = render_commitments(rows, passages, total=9)
+    for raw in ("<script>", "<img", "<b>Aktör", "<i>Plan"):
+        assert raw not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page and "&lt;b&gt;Aktör&lt;/b&gt;" in page
+    assert set(re.findall(r"<(\w+)", page)) <= {
+        "div", "p", "table", "caption", "thead", "tbody", "tr", "th", "td", "details", "summary", "blockquote", "mark",
+    }
+    assert "<caption>" in page and re.findall(r'<th scope="col">([^<]+)</th>', page) == list(TABLE_COLUMNS)
+    assert page.count("<tr id=") == 2 and "2 av 9 åtaganden" in page
+    # The source cell names the passage and opens it, with the commitment marked.
+    assert "<summary>&lt;i&gt;Plan&lt;/i&gt; · Avsnitt, s. 3</summary>" in page
+    assert "<mark>Aktören ska &lt;script&gt;" in page and "Före. " in page
+    assert "<td>hela Blekinge</td>" in page and "<td>Ronneby</td>" in page
+    assert "Inga åtaganden" in render_commitments([], {})
+
+
+def test_commitments_csv_is_excel_friendly_and_complete():
+    from ui.app import CSV_COLUMNS, commitments_csv
+
+    rows = [
+        commitment("Musik i Blekinge samordnar Kultur i vården; också \"i omsorgen\".", page=4,
+                   actors=("Musik i Blekinge", "kommunerna"), areas=("musik", "vård och omsorg")),
+        commitment("=HYPERLINK(\"http://x\") ska inte köras.", id="k2", municipalities=("Ronneby", "hela Blekinge")),
+    ]
+    data = commitments_csv(rows)
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
+    parsed = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert tuple(parsed[0]) == CSV_COLUMNS == ("aktör", "område", "kommun", "åtagande", "källa", "avsnitt", "sida")
+    assert parsed[1] == ["Musik i Blekinge, kommunerna", "musik, vård och omsorg", "hela Blekinge",
+                         rows[0].sentence, "Samverkan med kommunerna", "Blekingemodellen", "4"]
+    assert parsed[2][2] == "Ronneby, hela Blekinge" and parsed[2][3].startswith("'=HYPERLINK")
+    assert parsed[2][6] == "" and len(parsed) == 3
+
+
+def test_commitment_filters_and_csv_download_from_the_index(fake_index):
+    from ui.app import BrowseHandlers
+
+    settings, embedder = fake_index
+    browse = BrowseHandlers(Assistant(settings, embedder=embedder), settings)
+    actors, areas = browse.filter_options()
+    assert "Musik i Blekinge" in actors and "vård och omsorg" in areas
+    page, path = browse.commitments("Musik i Blekinge", "Alla", "Alla", "", True)
+    assert page.count("<tr id=") == 2 and "två gånger varje år" in page and "Kultur i vården" in page
+    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8-sig").read()), delimiter=";"))
+    assert len(rows) == 2 and all("Musik i Blekinge" in r["aktör"] for r in rows)
+    # The file lives in Gradio's own cache, under a content hash.
+    assert path.startswith(str(__import__("gradio.utils", fromlist=["x"]).get_upload_folder()))
+    only_ronneby, _ = browse.commitments("Alla", "Alla", "Ronneby", "", False)
+    assert "konstresurscentrum" in only_ronneby and "två gånger varje år" not in only_ronneby
+    text, _ = browse.commitments(None, None, None, "utgrävningar", True)
+    assert text.count("<tr id=") == 1 and "utgrävningar" in text
+    none, _ = browse.commitments("Alla", "Alla", "Alla", "finns inte alls", True)
+    assert "Inga åtaganden matchar filtren." in none
+
+
+def test_municipality_overview_groups_local_and_region_wide_passages(fake_index):
+    from assistant.municipality_overview import municipality_overview
+    from ui.app import BrowseHandlers, render_overview
+
+    settings, embedder = fake_index
+    store = Assistant(settings, embedder=embedder).store
+    ronneby = municipality_overview(store, "Ronneby")
+    assert ronneby.mentioned
+    local = {g.heading: [m.sentence for m in g.mentions] for g in ronneby.local}
+    assert any("konstresurscentrum i Ronneby" in s for s in local["Samverkansinitiativ"])
+    museum = " ".join(local["Blekinge museum - Blekinges länsmuseum"])
+    assert "utgrävningar" in museum and "museum i Ronneby" in museum
+    assert all("Ronneby" in m.sentence for g in ronneby.local for m in g.mentions)
+    wide = [m.sentence for g in ronneby.region_wide for m in g.mentions]
+    assert any("två gånger varje år" in s for s in wide)
+    assert not set(wide) & {m.sentence for g in ronneby.local for m in g.mentions}  # never twice
+
+    karlskrona = municipality_overview(store, "Karlskrona")
+    assert not karlskrona.mentioned and karlskrona.region_wide
+    page = render_overview(karlskrona)
+    assert "Dokumenten nämner inte Karlskrona" in page and "två gånger varje år" in page
+
+    page = BrowseHandlers(Assistant(settings, embedder=embedder), settings).overview("Ronneby")
+    assert page.index("konstresurscentrum") < page.index('class="kp-ov-region"') < page.index("två gånger varje år")
+    assert "Källa: <cite>Samverkan med kommunerna · Samverkansinitiativ</cite>" in page
+    assert "Välj en kommun" in BrowseHandlers(None, settings).overview("<script>")
+    with pytest.raises(ValueError):
+        municipality_overview(store, "Lund")
+
+
+def test_overview_escapes_document_text():
+    from assistant.municipality_overview import Mention, MunicipalityOverview, SectionGroup
+    from ui.app import render_overview
+
+    mention = Mention(f"Ronneby {XSS}", "c1", "plan.txt", "<b>T</b>", "<i>S</i>", 2)
+    group = SectionGroup("<h1>Rubrik</h1>", "<b>T</b>", "plan.txt", (mention,))
+    page = render_overview(MunicipalityOverview("Ronneby", (group,), (group,)))
+    for raw in ("<script>", "<img", "<b>T", "<i>S", "<h1>Rubrik"):
+        assert raw not in page
+    assert "&lt;h1&gt;Rubrik&lt;/h1&gt;" in page and "&lt;b&gt;T&lt;/b&gt; · &lt;i&gt;S&lt;/i&gt;, s. 2" in page
+
+
+def test_app_has_the_commitment_and_municipality_tabs(handlers, fake_index):
+    settings, _ = fake_index
+    app = build_app(handlers.assistant, settings)
+    tabs = [b for b in app.blocks.values() if isinstance(b, gr.Tab)]
+    assert [t.label for t in tabs] == ["Chatt", "Åtaganden", "Kommuner"]
+    config = json.dumps(app.config, ensure_ascii=False, default=str)
+    for text in ("Ladda ner CSV", "Aktör", "Område", "Fritext", "Musik i Blekinge", "Välj kommun", "Karlskrona"):
+        assert text in config

@@ -14,7 +14,9 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import csv  # noqa: E402
 import html  # noqa: E402
+import io  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
@@ -23,12 +25,16 @@ from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
+from gradio import processing_utils  # noqa: E402
+from gradio.utils import get_upload_folder  # noqa: E402
 from starlette.datastructures import MutableHeaders  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from assistant.engine import FALLBACK_NOTE_SV, UNSUPPORTED_NOTE_SV, Assistant  # noqa: E402
+from assistant.municipality_overview import MunicipalityOverview, SectionGroup, municipality_overview  # noqa: E402
 from assistant.safety import QuestionError, validate_question  # noqa: E402
 from assistant.types import Answer, Citation, Turn  # noqa: E402
+from kulturplan.commitments import REGION_WIDE, Commitment, CommitmentStore  # noqa: E402
 from kulturplan.config import Settings  # noqa: E402
 from kulturplan.feedback import MAX_COMMENT_CHARS, FeedbackStore  # noqa: E402
 from kulturplan.municipalities import MUNICIPALITIES  # noqa: E402
@@ -266,6 +272,179 @@ def render_conversation(session: ChatSession | None) -> str:
     return f'<div class="kp-chat" role="log" aria-live="polite" aria-busy="{busy}" aria-label="Samtal">{inner}</div>'
 
 
+# --- the commitments tab ("Åtaganden") --------------------------------------------------------------
+# The CSV is for Excel with Swedish settings: UTF-8 with a BOM and ";" between fields (the comma is
+# the decimal sign there, so Excel splits a Swedish CSV on semicolons).
+CSV_COLUMNS = ("aktör", "område", "kommun", "åtagande", "källa", "avsnitt", "sida")
+CSV_DELIMITER = ";"
+CSV_NAME = "ataganden.csv"
+TABLE_COLUMNS = ("Aktör", "Vad", "Område", "Var", "Källa")
+NO_COMMITMENTS = "Inga åtaganden matchar filtren."
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _choice(value: str | None) -> str | None:
+    """A filter value, or None for "Alla" and an empty choice."""
+    value = (value or "").strip()
+    return None if value in ("", ALL_MUNICIPALITIES) else value
+
+
+def commitment_places(commitment: Commitment) -> str:
+    """"Ronneby, Karlshamn", "hela Blekinge", or both: where the commitment applies."""
+    named = [m for m in commitment.municipalities if m != REGION_WIDE]
+    return ", ".join(named + ([REGION_WIDE] if commitment.region_wide or not named else []))
+
+
+def commitment_source(commitment: Commitment) -> str:
+    """"Titel · Avsnitt, s. 3": the passage a commitment was taken from."""
+    title = commitment.title or commitment.source
+    where = title + (f" · {commitment.section}" if commitment.section and commitment.section != title else "")
+    return where + (f", s. {commitment.page}" if commitment.page else "")
+
+
+def filter_commitments(
+    store: CommitmentStore,
+    actor: str | None = None,
+    area: str | None = None,
+    municipality: str | None = None,
+    text: str | None = None,
+    include_region_wide: bool = True,
+) -> list[Commitment]:
+    """The commitments the filters select; "Alla" or nothing means no filter on that column."""
+    actor, area, municipality, text = _choice(actor), _choice(area), _choice(municipality), (text or "").strip()
+    found = store.query(actor=actor, area=area, municipality=municipality, text=text or None,
+                        include_region_wide=include_region_wide)
+    # The dropdowns offer exact names: "Blekinge museum" must not also pick "Blekinge museum X".
+    return [c for c in found if (not actor or actor in c.actors) and (not area or area in c.areas)]
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A cell Excel would run as a formula is kept as text.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def commitments_csv(commitments: list[Commitment]) -> bytes:
+    """The rows as CSV for Excel: UTF-8 with BOM, ";"-separated, columns CSV_COLUMNS."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for c in commitments:
+        row = (", ".join(c.actors), ", ".join(c.areas), commitment_places(c), c.sentence,
+               c.title or c.source, c.section, c.page or "")
+        writer.writerow([_csv_cell(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def render_commitments(commitments: list[Commitment], passages: dict[str, str], total: int | None = None) -> str:
+    """The commitments as an escaped HTML table; each source cell opens the passage it came from."""
+    shown = len(commitments)
+    count = f"{shown} åtaganden" if total is None or total == shown else f"{shown} av {total} åtaganden"
+    status = f'<p class="kp-count" role="status">{esc(count)}</p>'
+    if not commitments:
+        return f'<div class="kp-atag">{status}<p class="kp-empty">{esc(NO_COMMITMENTS)}</p></div>'
+    head = "".join(f'<th scope="col">{name}</th>' for name in TABLE_COLUMNS)
+    rows = []
+    for c in commitments:
+        passage = passages.get(c.chunk_id)
+        quoted = highlight(passage.strip(), (c.sentence,)) if passage else f"<mark>{esc(c.sentence)}</mark>"
+        source = (
+            f'<details class="kp-atag-source"><summary>{esc(commitment_source(c))}</summary>'
+            f'<blockquote class="kp-passage">{quoted}</blockquote></details>'
+        )
+        rows.append(
+            f'<tr id="atag-{esc(c.id)}"><td>{esc(", ".join(c.actors))}</td><td>{esc(c.sentence)}</td>'
+            f"<td>{esc(', '.join(c.areas))}</td><td>{esc(commitment_places(c))}</td><td>{source}</td></tr>"
+        )
+    return (
+        f'<div class="kp-atag">{status}<table class="kp-table"><caption>Kulturplanens åtaganden. '
+        "Öppna källan för att läsa stycket åtagandet kommer från.</caption>"
+        f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
+
+
+# --- the municipalities tab ("Kommuner") -------------------------------------------------------------
+CHOOSE_MUNICIPALITY = "Välj en kommun för att se vad dokumenten säger om kulturen där."
+
+
+def _mention_source(title: str, section: str, page: int | None) -> str:
+    where = title + (f" · {section}" if section and section != title else "")
+    return where + (f", s. {page}" if page else "")
+
+
+def render_groups(groups: tuple[SectionGroup, ...], level: int) -> str:
+    parts = []
+    for group in groups:
+        items = "".join(
+            f'<li><p class="kp-ov-sentence">{esc(m.sentence)}</p>'
+            f'<p class="kp-ov-source">Källa: <cite>{esc(_mention_source(m.title or m.source, m.section, m.page))}</cite></p></li>'
+            for m in group.mentions
+        )
+        parts.append(f'<h{level} class="kp-ov-heading">{esc(group.heading)}</h{level}><ul class="kp-ov-list">{items}</ul>')
+    return "".join(parts)
+
+
+def render_overview(overview: MunicipalityOverview | None) -> str:
+    if overview is None:
+        return f'<div class="kp-overview"><p class="kp-empty">{esc(CHOOSE_MUNICIPALITY)}</p></div>'
+    name = esc(overview.municipality)
+    if overview.mentioned:
+        local = render_groups(overview.local, 4)
+    else:
+        local = f'<p class="kp-ov-none">Dokumenten nämner inte {name}. Här nedan finns det som gäller alla kommuner i Blekinge.</p>'
+    if overview.region_wide:
+        wide = (f'<p>Det här når alla Blekinges kommuner, också {name}.</p>' + render_groups(overview.region_wide, 4))
+    else:
+        wide = '<p class="kp-ov-none">Dokumenten beskriver inga erbjudanden för hela Blekinge.</p>'
+    return (
+        f'<div class="kp-overview" aria-live="polite"><h2>Kultur i {name}</h2>'
+        f'<section class="kp-ov-local" aria-labelledby="kp-ov-local-h"><h3 id="kp-ov-local-h">Det dokumenten säger om {name}</h3>{local}</section>'
+        f'<section class="kp-ov-region" aria-labelledby="kp-ov-region-h"><h3 id="kp-ov-region-h">För hela Blekinge</h3>{wide}</section></div>'
+    )
+
+
+class BrowseHandlers:
+    """Handlers of the "Åtaganden" and "Kommuner" tabs: read the index, return escaped HTML."""
+
+    def __init__(self, assistant: Assistant, settings: Settings):
+        self.assistant = assistant
+        self.settings = settings
+
+    def commitment_store(self) -> CommitmentStore:
+        return CommitmentStore.open(self.settings)
+
+    def filter_options(self) -> tuple[list[str], list[str]]:
+        try:
+            store = self.commitment_store()
+            return store.actors(), store.areas()
+        except Exception:
+            logger.exception("reading the commitments failed")
+            return [], []
+
+    def commitments(self, actor=None, area=None, municipality=None, text=None, include_region_wide=True):
+        """Return (table HTML, CSV file in Gradio's cache) for the filters."""
+        try:
+            store = self.commitment_store()
+            found = filter_commitments(store, actor, area, municipality, text, bool(include_region_wide))
+            total = store.count()
+            passages = {i: c.text for i, c in self.assistant.store.chunks_by_id(sorted({c.chunk_id for c in found})).items()}
+        except Exception:
+            logger.exception("listing the commitments failed")
+            return f'<div class="kp-atag"><p class="kp-notice" role="alert">{esc(ERROR_MESSAGE)}</p></div>', None
+        # Gradio's own cache (content-addressed), never a path from the request.
+        path = processing_utils.save_bytes_to_cache(commitments_csv(found), CSV_NAME, get_upload_folder())
+        return render_commitments(found, passages, total), path
+
+    def overview(self, municipality: str | None) -> str:
+        if municipality not in MUNICIPALITIES:
+            return render_overview(None)
+        try:
+            return render_overview(municipality_overview(self.assistant.store, municipality))
+        except Exception:
+            logger.exception("the overview of %r failed", municipality)
+            return f'<div class="kp-overview"><p class="kp-notice" role="alert">{esc(ERROR_MESSAGE)}</p></div>'
+
+
 # --- page language, citation links and styles -------------------------------------------------------
 # Gradio 6 serves index.html with a fixed lang="en" and then sets <html lang> to the browser's language
 # (svelte-i18n, from navigator.language); it has no setting for the page language. This script makes
@@ -337,6 +516,26 @@ a.kp-cite:focus-visible, .kp-source:focus-visible { outline: 3px solid #2563eb; 
 .kp-notice { color: #b91c1c; }
 .dark .kp-notice { color: #fca5a5; }
 #kp-examples-label p { margin: 0; font-weight: 600; }
+.kp-count { font-weight: 600; margin: .3rem 0; }
+.kp-table { width: 100%; border-collapse: collapse; font-size: .92rem; }
+.kp-table caption { text-align: left; font-weight: 600; padding: .3rem 0; caption-side: top; }
+.kp-table th, .kp-table td { border: 1px solid var(--border-color-primary); padding: .35rem .5rem; text-align: left; vertical-align: top; }
+.kp-table thead th { background: var(--background-fill-secondary); }
+.kp-atag-source summary { cursor: pointer; color: #1d4ed8; text-decoration: underline; }
+.dark .kp-atag-source summary { color: #93c5fd; }
+.kp-atag-source summary:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
+.kp-atag-source .kp-passage { margin: .3rem 0 0 0; padding: .2rem 0 .2rem .6rem; border-left: 3px solid var(--border-color-primary); white-space: pre-line; quotes: none; }
+.kp-atag-source .kp-passage::before, .kp-atag-source .kp-passage::after { content: none; }
+.kp-overview h2 { font-size: 1.4rem; margin: .3rem 0; }
+.kp-overview h3 { font-size: 1.15rem; margin: .8rem 0 .3rem 0; }
+.kp-overview h4 { font-size: 1rem; margin: .6rem 0 .2rem 0; }
+.kp-ov-region { border-left: 5px solid #1d4ed8; padding: .2rem .8rem; margin-top: 1rem; background: var(--background-fill-secondary); border-radius: 6px; }
+.kp-ov-list { margin: 0 0 0 1.2rem; padding: 0; list-style: disc; }
+.kp-ov-list p { display: block; margin: .15rem 0; }
+.kp-ov-list li { display: list-item; }
+.kp-ov-source { font-size: .85rem; color: var(--body-text-color-subdued); }
+.kp-ov-source cite { font-style: normal; }
+.kp-ov-none { font-style: italic; }
 """
 
 # A theme with system fonts (no font is fetched from anywhere) and WCAG AA contrast: the default
@@ -510,50 +709,95 @@ def build_app(assistant: Assistant, settings: Settings, feedback: FeedbackStore 
     handlers = ChatHandlers(assistant, feedback or FeedbackStore.for_settings(settings))
     choices = generator_choices(settings)
     default_generator = settings.generator if settings.generator in {v for _, v in choices} else "local"
+    browse = BrowseHandlers(assistant, settings)
+    actors, areas = browse.filter_options()
+    first_table, first_csv = browse.commitments()
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         session = gr.State(None)  # a ChatSession per browser session, created on its first question
         gr.HTML(header_html(document_titles(assistant)), elem_id="kp-header", js_on_load=None)
-        chat = gr.HTML(render_conversation(None), elem_id="kp-chat", js_on_load=None)
-        with gr.Row(equal_height=True):
-            question = gr.Textbox(
-                label="Din fråga",
-                placeholder="Skriv en fråga om kulturplanen och tryck Enter",
-                lines=1,
-                max_lines=6,
-                scale=5,
-                elem_id="kp-question",
-            )
-            send = gr.Button("Skicka", variant="primary", scale=1, min_width=100, elem_id="kp-send")
-        notice = gr.HTML("", elem_id="kp-notice", js_on_load=None)
-        gr.HTML("<p>Exempelfrågor:</p>", elem_id="kp-examples-label", js_on_load=None)
-        with gr.Row(elem_id="kp-examples"):
-            example_buttons = [
-                (gr.Button(text, size="sm", variant="secondary", elem_classes=["kp-example"]), text) for text in EXAMPLES
-            ]
-        with gr.Group(visible=False, elem_id="kp-feedback") as feedback_box:
-            comment = gr.Textbox(
-                label="Var svaret till hjälp? Lämna gärna en kommentar (valfritt)",
-                lines=1,
-                max_lines=4,
-                max_length=MAX_COMMENT_CHARS,
-                elem_id="kp-comment",
-            )
-            with gr.Row():
-                thumbs_up = gr.Button("👍 Ja, till hjälp", size="sm", elem_id="kp-up")
-                thumbs_down = gr.Button("👎 Nej, inte till hjälp", size="sm", elem_id="kp-down")
-        feedback_status = gr.HTML("", elem_id="kp-feedback-status", js_on_load=None)
-        new_chat = gr.Button("Ny konversation", variant="secondary", elem_id="kp-new")
-        with gr.Accordion("Inställningar", open=False, elem_id="kp-settings"):
-            generator = gr.Radio(choices, value=default_generator, label="Hur svaret skapas", elem_id="kp-generator")
-            max_sources = gr.Slider(
-                1, 12, value=settings.max_passages, step=1, label="Antal källor", elem_id="kp-max-sources",
-                info="Hur många stycken ur dokumenten svaret får bygga på.",
-            )
-            municipality = gr.Dropdown(
-                [ALL_MUNICIPALITIES, *MUNICIPALITIES], value=ALL_MUNICIPALITIES, label="Kommun",
-                info="Sök i första hand i det som gäller en kommun.", elem_id="kp-municipality",
-            )
+        with gr.Tabs(elem_id="kp-tabs"):
+            with gr.Tab("Chatt", id="chatt", elem_id="kp-tab-chat"):
+                chat = gr.HTML(render_conversation(None), elem_id="kp-chat", js_on_load=None)
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        label="Din fråga",
+                        placeholder="Skriv en fråga om kulturplanen och tryck Enter",
+                        lines=1,
+                        max_lines=6,
+                        scale=5,
+                        elem_id="kp-question",
+                    )
+                    send = gr.Button("Skicka", variant="primary", scale=1, min_width=100, elem_id="kp-send")
+                notice = gr.HTML("", elem_id="kp-notice", js_on_load=None)
+                gr.HTML("<p>Exempelfrågor:</p>", elem_id="kp-examples-label", js_on_load=None)
+                with gr.Row(elem_id="kp-examples"):
+                    example_buttons = [
+                        (gr.Button(text, size="sm", variant="secondary", elem_classes=["kp-example"]), text) for text in EXAMPLES
+                    ]
+                with gr.Group(visible=False, elem_id="kp-feedback") as feedback_box:
+                    comment = gr.Textbox(
+                        label="Var svaret till hjälp? Lämna gärna en kommentar (valfritt)",
+                        lines=1,
+                        max_lines=4,
+                        max_length=MAX_COMMENT_CHARS,
+                        elem_id="kp-comment",
+                    )
+                    with gr.Row():
+                        thumbs_up = gr.Button("👍 Ja, till hjälp", size="sm", elem_id="kp-up")
+                        thumbs_down = gr.Button("👎 Nej, inte till hjälp", size="sm", elem_id="kp-down")
+                feedback_status = gr.HTML("", elem_id="kp-feedback-status", js_on_load=None)
+                new_chat = gr.Button("Ny konversation", variant="secondary", elem_id="kp-new")
+                with gr.Accordion("Inställningar", open=False, elem_id="kp-settings"):
+                    generator = gr.Radio(choices, value=default_generator, label="Hur svaret skapas", elem_id="kp-generator")
+                    max_sources = gr.Slider(
+                        1, 12, value=settings.max_passages, step=1, label="Antal källor", elem_id="kp-max-sources",
+                        info="Hur många stycken ur dokumenten svaret får bygga på.",
+                    )
+                    municipality = gr.Dropdown(
+                        [ALL_MUNICIPALITIES, *MUNICIPALITIES], value=ALL_MUNICIPALITIES, label="Kommun",
+                        info="Sök i första hand i det som gäller en kommun.", elem_id="kp-municipality",
+                    )
+            with gr.Tab("Åtaganden", id="ataganden", elem_id="kp-tab-atag"):
+                gr.HTML(
+                    "<p>Vem i kulturplanen ansvarar för vad, och var? Filtrera listan och öppna källan för att "
+                    "läsa stycket ett åtagande kommer från.</p>",
+                    elem_id="kp-atag-intro", js_on_load=None,
+                )
+                with gr.Row(elem_id="kp-atag-filters"):
+                    actor_filter = gr.Dropdown(
+                        [ALL_MUNICIPALITIES, *actors], value=ALL_MUNICIPALITIES, label="Aktör", elem_id="kp-atag-actor"
+                    )
+                    area_filter = gr.Dropdown(
+                        [ALL_MUNICIPALITIES, *areas], value=ALL_MUNICIPALITIES, label="Område", elem_id="kp-atag-area"
+                    )
+                    place_filter = gr.Dropdown(
+                        [ALL_MUNICIPALITIES, *MUNICIPALITIES], value=ALL_MUNICIPALITIES, label="Kommun",
+                        elem_id="kp-atag-municipality",
+                    )
+                with gr.Row(equal_height=True):
+                    text_filter = gr.Textbox(
+                        label="Fritext", placeholder="Sök i åtagandenas text och tryck Enter", lines=1, max_lines=1,
+                        scale=4, elem_id="kp-atag-text",
+                    )
+                    wide_filter = gr.Checkbox(
+                        value=True, label="Ta med åtaganden för hela Blekinge", scale=2, elem_id="kp-atag-wide"
+                    )
+                    search = gr.Button("Filtrera", variant="primary", scale=1, min_width=100, elem_id="kp-atag-search")
+                table = gr.HTML(first_table, elem_id="kp-atag-table", js_on_load=None)
+                download = gr.DownloadButton(
+                    "Ladda ner CSV", value=first_csv, variant="secondary", size="sm", elem_id="kp-atag-csv"
+                )
+                gr.HTML(
+                    '<p class="kp-note-csv">CSV-filen innehåller de filtrerade raderna (UTF-8, semikolon mellan fälten, '
+                    "öppnas direkt i Excel).</p>",
+                    js_on_load=None,
+                )
+            with gr.Tab("Kommuner", id="kommuner", elem_id="kp-tab-kommuner"):
+                chosen = gr.Radio(
+                    list(MUNICIPALITIES), value=None, label="Välj kommun", elem_id="kp-kommun-val"
+                )
+                overview = gr.HTML(render_overview(None), elem_id="kp-kommun", js_on_load=None)
 
         outputs = [chat, session, question, feedback_box, feedback_status, comment, notice]
         options = [session, generator, max_sources, municipality]
@@ -569,6 +813,12 @@ def build_app(assistant: Assistant, settings: Settings, feedback: FeedbackStore 
         feedback_outputs = [feedback_status, comment, feedback_box, session]
         thumbs_up.click(handlers.rate("up"), [comment, session], feedback_outputs, **quick)
         thumbs_down.click(handlers.rate("down"), [comment, session], feedback_outputs, **quick)
+
+        filters = [actor_filter, area_filter, place_filter, text_filter, wide_filter]
+        for trigger in (actor_filter.change, area_filter.change, place_filter.change, wide_filter.change,
+                        text_filter.submit, search.click):
+            trigger(browse.commitments, filters, [table, download], **quick)
+        chosen.change(browse.overview, chosen, overview, **quick)
 
     # One local model: one answer at a time; everyone else waits in the queue.
     app.queue(default_concurrency_limit=1)

@@ -1,0 +1,96 @@
+"""What the indexed documents say about culture in one of Blekinge's municipalities.
+
+Read from the index without an LLM: the passages flagged with the municipality (`m_<name>`
+metadata) give the sentences that mention it, grouped by section heading; the region-wide passages
+(`region_wide` metadata) give, apart, the offers that reach every municipality. The result is plain
+dataclasses; the UI only presents them (and escapes every text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.text import split_sentences
+from kulturplan.chunks import Chunk
+from kulturplan.municipalities import MUNICIPALITIES, find_municipalities, is_region_wide, metadata_key
+
+if TYPE_CHECKING:
+    from kulturplan.store import ChunkStore
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One sentence of a passage, with what is needed to cite it."""
+
+    sentence: str
+    chunk_id: str
+    source: str
+    title: str
+    section: str
+    page: int | None
+
+
+@dataclass(frozen=True)
+class SectionGroup:
+    """The sentences found under one section heading of one document, in document order."""
+
+    heading: str
+    title: str
+    source: str
+    mentions: tuple[Mention, ...]
+
+
+@dataclass(frozen=True)
+class MunicipalityOverview:
+    municipality: str
+    local: tuple[SectionGroup, ...]  # sentences naming the municipality
+    region_wide: tuple[SectionGroup, ...]  # offers for the whole county (not repeated from `local`)
+
+    @property
+    def mentioned(self) -> bool:
+        return bool(self.local)
+
+
+def _ordered(chunks: list[Chunk]) -> list[Chunk]:
+    unique = {c.id: c for c in chunks}
+    return sorted(unique.values(), key=lambda c: (c.source, c.position))
+
+
+def _group(mentions: list[Mention]) -> tuple[SectionGroup, ...]:
+    groups: dict[tuple[str, str], list[Mention]] = {}
+    for mention in mentions:
+        groups.setdefault((mention.source, mention.section), []).append(mention)
+    return tuple(
+        SectionGroup(
+            heading=(items[0].section.split(" > ")[-1] if items[0].section else items[0].title or source),
+            title=items[0].title,
+            source=source,
+            mentions=tuple(items),
+        )
+        for (source, _), items in groups.items()
+    )
+
+
+def _mention(chunk: Chunk, sentence: str) -> Mention:
+    return Mention(sentence.strip(), chunk.id, chunk.source, chunk.title, chunk.section, chunk.page)
+
+
+def municipality_overview(store: "ChunkStore", municipality: str) -> MunicipalityOverview:
+    """The municipality's own sentences and, apart, the region-wide ones, grouped by section."""
+    if municipality not in MUNICIPALITIES:
+        raise ValueError(f"okänd kommun: {municipality!r}")
+    local: list[Mention] = []
+    seen: set[tuple[str, str]] = set()
+    for chunk in _ordered(store.chunks_where({metadata_key(municipality): True})):
+        for sentence in split_sentences(chunk.text):
+            if municipality in find_municipalities(sentence) and (chunk.id, sentence) not in seen:
+                seen.add((chunk.id, sentence))
+                local.append(_mention(chunk, sentence))
+    wide: list[Mention] = []
+    for chunk in _ordered(store.chunks_where({"region_wide": True})):
+        for sentence in split_sentences(chunk.text):
+            if is_region_wide(sentence) and (chunk.id, sentence) not in seen:
+                seen.add((chunk.id, sentence))
+                wide.append(_mention(chunk, sentence))
+    return MunicipalityOverview(municipality, _group(local), _group(wide))
