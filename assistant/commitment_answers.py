@@ -18,8 +18,9 @@ _ASKS_FOR_COMMITMENTS = re.compile(
     r"|\bcommit\w*|\bresponsib\w*",
     re.IGNORECASE,
 )
-# How a question may name an actor that the store calls differently.
-_ACTOR_ALIASES = {"regionen": "Region Blekinge", "kommunerna": "kommunerna"}
+# "Regionen" in a question means the regional level as a whole (Region Blekinge and the regional
+# cultural organisations), so it does not narrow the list to one actor.
+_WHOLE_REGION = re.compile(r"\b(regionen|region blekinge|blekinge)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,13 @@ class CommitmentQuery:
 
     @property
     def label(self) -> str:
-        parts = [self.actor or "", f"inom {self.area}" if self.area else "", f"i {self.municipality}" if self.municipality else ""]
-        return " ".join(p for p in parts if p)
+        """What the list is for, to follow "för": "Musik i Blekinge", "barn och unga", "kulturen i Ronneby"."""
+        label = self.actor or self.area or ("kulturen" if self.municipality else "hela Blekinge")
+        if self.actor and self.area:
+            label += f" inom {self.area}"
+        if self.municipality:
+            label += f" i {self.municipality}"
+        return label
 
 
 def parse(question: str, store: CommitmentStore) -> CommitmentQuery | None:
@@ -41,14 +47,13 @@ def parse(question: str, store: CommitmentStore) -> CommitmentQuery | None:
     lowered = question.casefold()
     actors = sorted(store.actors(), key=len, reverse=True)  # the longest name that fits wins
     actor = next((a for a in actors if a.casefold() in lowered), None)
-    if actor is None:
-        actor = next((name for alias, name in _ACTOR_ALIASES.items() if re.search(rf"\b{alias}\b", lowered)), None)
+    whole_region = actor is None and bool(_WHOLE_REGION.search(question))
     # "Musik i Blekinge" names an actor, not the area music: look for areas outside the actor's name.
     rest = re.sub(re.escape(actor), " ", question, flags=re.IGNORECASE) if actor else question
     areas = find_areas(rest)
     places = find_municipalities(question)
     query = CommitmentQuery(actor, areas[0] if areas else None, places[0] if places else None)
-    return query if (query.actor or query.area or query.municipality) else None
+    return query if (query.actor or query.area or query.municipality or whole_region) else None
 
 
 def find(query: CommitmentQuery, store: CommitmentStore) -> list[Commitment]:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 from assistant import commitment_answers
+from assistant.municipality_overview import municipality_overview, overview_answer
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
 from assistant.generators import (
     ChatModelGenerator,
@@ -125,6 +126,8 @@ class Assistant:
         standalone = self._standalone(plan_question, history, chosen)
         answer.standalone_question = standalone
         listed = self._commitment_list(answer, standalone, english, started)
+        if listed is None and not chosen.uses_llm and municipality is None:
+            listed = self._municipality_overview(answer, standalone, english, started)
         if listed is not None:
             yield answer.text
             yield listed
@@ -181,15 +184,34 @@ class Assistant:
         if not found:
             return None
         order = list(dict.fromkeys(c.chunk_id for c in found))
-        passages = [Passage(chunks[chunk_id], 1.0) for chunk_id in order]
         text = commitment_answers.list_answer(query, found, {cid: n for n, cid in enumerate(order, 1)}, english)
+        answer.generator = "åtaganden"
+        answer.notes.append(f"svaret är listan över åtaganden ({query.label}) i kulturplanen")
+        return self._listed_answer(answer, text, [chunks[cid] for cid in order], started)
+
+    def _municipality_overview(self, answer: Answer, question: str, english: bool, started: float) -> Answer | None:
+        """ "Vilken kultur finns i X?" without an LLM: the same grouping as the chat's Kommuner tab."""
+        places = find_municipalities(question)
+        if len(places) != 1 or content_terms(question) - _MUNICIPALITY_TERMS:
+            return None  # not a plain overview question: retrieval answers it
+        overview = municipality_overview(self.store, places[0])
+        mentions = [m for group in overview.local + overview.region_wide for m in group.mentions]
+        if not mentions:
+            return None
+        order = list(dict.fromkeys(m.chunk_id for m in mentions))
+        chunks = self.store.chunks_by_id(order)
+        text = overview_answer(overview, {cid: n for n, cid in enumerate(order, 1)}, english)
+        answer.notes.append(f"svaret är kommunöversikten för {places[0]}")
+        return self._listed_answer(answer, text, [chunks[cid] for cid in order if cid in chunks], started)
+
+    def _listed_answer(self, answer: Answer, text: str, chunks: list, started: float) -> Answer:
+        """Number and check a list built from the index (every item is a verbatim sentence)."""
+        passages = [Passage(chunk, 1.0) for chunk in chunks]
         grounder = Grounder(passages, None, trusted_frames=True)
         checker = StreamingChecker(grounder)
         answer.text = "".join(checker.feed(text) + checker.finish()).strip()
         answer.citations = _citations(grounder)
         answer.retrieved = [Retrieved(p.chunk.source, p.chunk.page, 1.0, p.chunk.section, p.chunk.text) for p in passages]
-        answer.generator = "åtaganden"
-        answer.notes.append(f"svaret är listan över åtaganden ({query.label}) i kulturplanen")
         answer.timings["total_ms"] = _ms(started)
         return answer
 

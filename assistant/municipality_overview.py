@@ -94,3 +94,22 @@ def municipality_overview(store: "ChunkStore", municipality: str) -> Municipalit
                 seen.add((chunk.id, sentence))
                 wide.append(_mention(chunk, sentence))
     return MunicipalityOverview(municipality, _group(local), _group(wide))
+
+
+def overview_answer(overview: MunicipalityOverview, numbers: dict[str, int], english: bool = False) -> str:
+    """The overview as a chat answer: the municipality's own sentences, then the region-wide ones."""
+    name = overview.municipality
+    local = [m for group in overview.local for m in group.mentions]
+    wide = [m for group in overview.region_wide for m in group.mentions]
+    if english:
+        lines = [f"What the culture plan says about {name} (quoted in Swedish):" if local else
+                 f"The culture plan does not mention {name} specifically, but regional activities reach all of Blekinge:"]
+    else:
+        lines = [f"Det här säger kulturplanen om {name}:" if local else
+                 f"Kulturplanen nämner inte {name} särskilt, men regionala verksamheter når hela Blekinge:"]
+    lines += [f"- {m.sentence.rstrip('.')} [{numbers[m.chunk_id]}]." for m in local]
+    if local and wide:
+        lines.append("Region-wide offers that also reach the municipality:" if english else
+                     f"Dessutom når regionala verksamheter hela Blekinge, även {name}:")
+    lines += [f"- {m.sentence.rstrip('.')} [{numbers[m.chunk_id]}]." for m in wide]
+    return "\n".join(lines)

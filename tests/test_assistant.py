@@ -281,3 +281,24 @@ def test_commitment_question_is_answered_as_a_complete_cited_list(indexed):
 def test_question_without_commitment_words_is_answered_by_retrieval(indexed):
     answer = make_assistant(indexed).ask("Vad är Språkstegen?", generator="extractive")
     assert answer.generator == "extractive" and "logopedi" in answer.text
+
+
+def test_what_the_region_should_do_for_children_is_a_list_by_area(indexed):
+    answer = make_assistant(indexed).ask("Vad ska regionen göra för barn och unga?", generator="extractive")
+    assert answer.text.startswith("Det här åtar sig kulturplanen för barn och unga:")
+    assert "två gånger varje år" in answer.text and answer.generator == "åtaganden"
+    assert_citations_consistent(answer)
+
+
+def test_extractive_municipality_answer_uses_the_overview_grouping(indexed):
+    from assistant.municipality_overview import municipality_overview
+
+    settings, store, _ = indexed
+    answer = make_assistant(indexed).ask("Vilken kultur finns i Ronneby?", generator="extractive")
+    overview = municipality_overview(store, "Ronneby")
+    for group in overview.local + overview.region_wide:
+        for mention in group.mentions:
+            assert mention.sentence.rstrip(".") in answer.text
+    local, _, regional = answer.text.partition("Dessutom når regionala verksamheter hela Blekinge")
+    assert "konstresurscentrum" in local and "två gånger varje år" in regional
+    assert_citations_consistent(answer)
