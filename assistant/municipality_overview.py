@@ -96,20 +96,28 @@ def municipality_overview(store: "ChunkStore", municipality: str) -> Municipalit
     return MunicipalityOverview(municipality, _group(local), _group(wide))
 
 
+def answer_lines(name: str, local: list[tuple[str, int]], regional: list[tuple[str, int]], english: bool) -> list[str]:
+    """A municipality answer: its own (sentence, [n]) items, then apart the region-wide ones.
+
+    Shared by the overview answer and the extractive generator so both read the same.
+    """
+    if english:
+        intro = (f"What the culture plan says about {name} (quoted in Swedish):" if local else
+                 f"The culture plan does not mention {name} specifically, but regional activities reach all of Blekinge:")
+        regional_intro = "Region-wide offers that also reach the municipality:"
+    else:
+        intro = (f"Det här säger kulturplanen om {name}:" if local else
+                 f"Kulturplanen nämner inte {name} särskilt, men regionala verksamheter når hela Blekinge:")
+        regional_intro = f"Dessutom når regionala verksamheter hela Blekinge, även {name}:"
+    return [intro, *_items(local), *([regional_intro] if local and regional else []), *_items(regional)]
+
+
+def _items(pairs: list[tuple[str, int]]) -> list[str]:
+    return [f"- {sentence.rstrip('.')} [{n}]." for sentence, n in pairs]
+
+
 def overview_answer(overview: MunicipalityOverview, numbers: dict[str, int], english: bool = False) -> str:
     """The overview as a chat answer: the municipality's own sentences, then the region-wide ones."""
-    name = overview.municipality
-    local = [m for group in overview.local for m in group.mentions]
-    wide = [m for group in overview.region_wide for m in group.mentions]
-    if english:
-        lines = [f"What the culture plan says about {name} (quoted in Swedish):" if local else
-                 f"The culture plan does not mention {name} specifically, but regional activities reach all of Blekinge:"]
-    else:
-        lines = [f"Det här säger kulturplanen om {name}:" if local else
-                 f"Kulturplanen nämner inte {name} särskilt, men regionala verksamheter når hela Blekinge:"]
-    lines += [f"- {m.sentence.rstrip('.')} [{numbers[m.chunk_id]}]." for m in local]
-    if local and wide:
-        lines.append("Region-wide offers that also reach the municipality:" if english else
-                     f"Dessutom når regionala verksamheter hela Blekinge, även {name}:")
-    lines += [f"- {m.sentence.rstrip('.')} [{numbers[m.chunk_id]}]." for m in wide]
-    return "\n".join(lines)
+    local = [(m.sentence, numbers[m.chunk_id]) for group in overview.local for m in group.mentions]
+    wide = [(m.sentence, numbers[m.chunk_id]) for group in overview.region_wide for m in group.mentions]
+    return "\n".join(answer_lines(overview.municipality, local, wide, english))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kulturplan.chunks import Chunk
@@ -95,6 +95,3 @@ def history_from_json(rows: list[dict[str, Any]]) -> list[Turn]:
         turns.append(Turn(row["role"], row["content"]))
     return turns
 
-
-def turn_to_json(turn: Turn) -> dict[str, str]:
-    return asdict(turn)

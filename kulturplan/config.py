@@ -133,10 +133,3 @@ def load_settings(**overrides: Any) -> Settings:
     """Settings with command-line overrides on top; `None` means "flag not given"."""
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
 
-
-def describe_settings() -> list[tuple[str, str, str]]:
-    """(name, default, description) rows for the README's configuration table."""
-    rows = []
-    for name, field in Settings.model_fields.items():
-        rows.append((name, str(field.default), field.description or ""))
-    return rows

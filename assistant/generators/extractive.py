@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.generators.base import GenerationRequest, Generator, register_generator
+from assistant.municipality_overview import answer_lines
 from assistant.safety import sanitize_passage
 from assistant.text import content_terms, split_sentences
 from kulturplan.municipalities import find_municipalities, is_region_wide
@@ -79,22 +80,14 @@ class ExtractiveGenerator(Generator):
         regional = sorted(
             (c for c in candidates if c not in local and is_region_wide(c.text)), key=lambda c: c.score, reverse=True
         )[:MAX_REGION_SENTENCES]
-        if request.english:
-            yield f"What the culture plan says about {names} (quoted in Swedish):\n" if local else (
-                f"The culture plan does not mention {names} specifically, but regional activities reach all of Blekinge:\n"
-            )
-        else:
-            yield f"Det här säger kulturplanen om {names}:\n" if local else (
-                f"Kulturplanen nämner inte {names} särskilt, men regionala verksamheter når hela Blekinge:\n"
-            )
-        for candidate in local:
-            yield f"- {candidate.text} [{candidate.n}]\n"
-        if regional and local:
-            yield "\nRegion-wide offers that also reach the municipality:\n" if request.english else (
-                f"\nDessutom når regionala verksamheter hela Blekinge, även {names}:\n"
-            )
-        for candidate in sorted(regional, key=lambda c: c.order):
-            yield f"- {candidate.text} [{candidate.n}]\n"
+        lines = answer_lines(
+            names,
+            [(c.text, c.n) for c in local],
+            [(c.text, c.n) for c in sorted(regional, key=lambda c: c.order)],
+            request.english,
+        )
+        for line in lines:
+            yield line + "\n"
 
 
 register_generator(ExtractiveGenerator.name, ExtractiveGenerator)
