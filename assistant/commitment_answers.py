@@ -11,16 +11,15 @@ import re
 from dataclasses import dataclass
 
 from kulturplan.commitments import Commitment, CommitmentStore, find_areas
-from kulturplan.municipalities import find_municipalities
+from kulturplan.region import RegionProfile
 
 _ASKS_FOR_COMMITMENTS = re.compile(
     r"\båtagande\w*|\bvad ska\b.*\bgöra\b|\bvad gör\b|\buppdrag\w*\b|\bansvar(?:ar|et)?\b|\buppgift(?:er)?\b"
     r"|\bcommit\w*|\bresponsib\w*",
     re.IGNORECASE,
 )
-# "Regionen" in a question means the regional level as a whole (Region Blekinge and the regional
-# cultural organisations), so it does not narrow the list to one actor.
-_WHOLE_REGION = re.compile(r"\b(regionen|region blekinge|blekinge)\b", re.IGNORECASE)
+# "Regionen" in a question means the regional level as a whole (the region and the regional
+# cultural organisations), so it does not narrow the list to one actor (RegionProfile.names_whole_region).
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,12 @@ class CommitmentQuery:
     actor: str | None
     area: str | None
     municipality: str | None
+    whole_region: str = ""  # the profile's label for the whole county ("hela Blekinge")
 
     @property
     def label(self) -> str:
         """What the list is for, to follow "för": "Musik i Blekinge", "barn och unga", "kulturen i Ronneby"."""
-        label = self.actor or self.area or ("kulturen" if self.municipality else "hela Blekinge")
+        label = self.actor or self.area or ("kulturen" if self.municipality else self.whole_region)
         if self.actor and self.area:
             label += f" inom {self.area}"
         if self.municipality:
@@ -40,19 +40,21 @@ class CommitmentQuery:
         return label
 
 
-def parse(question: str, store: CommitmentStore) -> CommitmentQuery | None:
+def parse(question: str, store: CommitmentStore, profile: RegionProfile) -> CommitmentQuery | None:
     """The filters a commitment question asks for; None when it is no commitment question."""
     if not _ASKS_FOR_COMMITMENTS.search(question):
         return None
     lowered = question.casefold()
     actors = sorted(store.actors(), key=len, reverse=True)  # the longest name that fits wins
     actor = next((a for a in actors if a.casefold() in lowered), None)
-    whole_region = actor is None and bool(_WHOLE_REGION.search(question))
+    whole_region = actor is None and profile.names_whole_region(question)
     # "Musik i Blekinge" names an actor, not the area music: look for areas outside the actor's name.
     rest = re.sub(re.escape(actor), " ", question, flags=re.IGNORECASE) if actor else question
     areas = find_areas(rest)
-    places = find_municipalities(question)
-    query = CommitmentQuery(actor, areas[0] if areas else None, places[0] if places else None)
+    places = profile.find_municipalities(question)
+    query = CommitmentQuery(
+        actor, areas[0] if areas else None, places[0] if places else None, profile.region_wide_label
+    )
     return query if (query.actor or query.area or query.municipality or whole_region) else None
 
 

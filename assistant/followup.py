@@ -9,45 +9,45 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import content_terms
 from assistant.types import Turn
-from kulturplan.municipalities import MUNICIPALITIES, find_municipalities
+from kulturplan.language import content_terms
+from kulturplan.region import RegionProfile
 
 _ELLIPTIC_START = re.compile(
     r"^\s*(och|men|samt|än|vad sägs om|hur är det (med|i)|gäller det (också|även)|and|what about|how about)\b",
     re.IGNORECASE,
 )
 _REFERS_BACK = re.compile(r"\b(det|den|dem|de|dess|deras|där|dit|detta|denna|it|they|them|there|that)\b", re.IGNORECASE)
-_MUNICIPALITY_PATTERN = re.compile(
-    rf"(?<!\w)({'|'.join(MUNICIPALITIES)})(s|bo|bor|borna)?(?!\w)", re.IGNORECASE
-)
 
 
 def last_user_question(history: list[Turn]) -> str | None:
     return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), None)
 
 
-def needs_rewrite(question: str, history: list[Turn]) -> bool:
+def needs_rewrite(question: str, history: list[Turn], profile: RegionProfile) -> bool:
     if not last_user_question(history):
         return False
     short = len(content_terms(question)) <= 2
     return bool(_ELLIPTIC_START.search(question)) or (short and bool(_REFERS_BACK.search(question))) or (
-        short and bool(find_municipalities(question)) and len(question.split()) <= 4
+        short and bool(profile.find_municipalities(question)) and len(question.split()) <= 4
     )
 
 
-def rewrite_by_rules(question: str, history: list[Turn]) -> str | None:
+def rewrite_by_rules(question: str, history: list[Turn], profile: RegionProfile) -> str | None:
     """A standalone question when rules can make one confidently, else None."""
     previous = last_user_question(history)
-    if not previous or not needs_rewrite(question, history):
+    if not previous or not needs_rewrite(question, history, profile):
         return None
-    new_places = find_municipalities(question)
-    old_places = find_municipalities(previous)
+    new_places = profile.find_municipalities(question)
+    old_places = profile.find_municipalities(previous)
+    pattern = profile.municipality_pattern
     if new_places and old_places:
         replacement = " och ".join(new_places)
-        swapped, count = _MUNICIPALITY_PATTERN.subn(lambda m: replacement, previous, count=1)
+        swapped, count = pattern.subn(lambda m: replacement, previous, count=1)
         # Any further mentions of the old municipalities go too.
-        swapped = _MUNICIPALITY_PATTERN.sub(lambda m: m.group(0) if m.group(1) in new_places else "", swapped)
+        swapped = pattern.sub(
+            lambda m: m.group(0) if profile.canonical_municipality(m.group(1)) in new_places else "", swapped
+        )
         return " ".join(swapped.split()) if count else None
     if new_places:
         return f"{previous.rstrip('?')} i {' och '.join(new_places)}?"

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.text import citations_in, content_terms, names, numbers, split_sentences, stem, strip_citations, tokens
+from kulturplan.language import (
+    citations_in, content_terms, names, numbers, sentence_spans, split_sentences, stem, strip_citations, tokens,
+)  # fmt: skip
+from assistant.events import Event, EventKind, event
 from assistant.types import Passage
 from kulturplan.embedding import Embedder
-from kulturplan.municipalities import find_municipalities
+from kulturplan.region import RegionProfile, load_profile
 
 MIN_OVERLAP = 0.8  # share of a sentence's content words found in the passage
 MIN_OVERLAP_WITH_EMBEDDING = 0.5  # lower overlap is accepted when the meaning is close ...
@@ -52,7 +55,7 @@ class GroundingState:
     kept: int = 0
     dropped: int = 0
     refused: bool = False
-    notes: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     said: set[str] = field(default_factory=set)  # content terms of the sentences kept so far
 
     def new_number(self, original: int) -> int:
@@ -62,8 +65,15 @@ class GroundingState:
 
 
 class Grounder:
-    def __init__(self, passages: list[Passage], embedder: Embedder | None = None, trusted_frames: bool = False):
+    def __init__(
+        self,
+        passages: list[Passage],
+        embedder: Embedder | None = None,
+        trusted_frames: bool = False,
+        profile: RegionProfile | None = None,
+    ):
         self.embedder = embedder
+        self.profile = profile or load_profile()
         # The extractive generator's own framing lines ("... om Ronneby:") carry no claim to check.
         self.trusted_frames = trusted_frames
         self.sources = [
@@ -72,7 +82,7 @@ class Grounder:
                 terms=content_terms(p.chunk.searchable_text),
                 stems={stem(w) for w in tokens(p.chunk.searchable_text)},
                 numbers=numbers(p.chunk.text),
-                municipalities=set(find_municipalities(p.chunk.searchable_text)),
+                municipalities=set(self.profile.find_municipalities(p.chunk.searchable_text)),
                 sentences=split_sentences(p.chunk.text),
             )
             for p in passages
@@ -92,7 +102,7 @@ class Grounder:
         """Numbers, places and names are where small models invent; they must be in the passage."""
         if not numbers(claim) <= set().union(*(s.numbers for s in sources)):
             return False
-        if not set(find_municipalities(claim)) <= set().union(*(s.municipalities for s in sources)):
+        if not set(self.profile.find_municipalities(claim)) <= set().union(*(s.municipalities for s in sources)):
             return False
         return names(claim) <= set().union(*(s.stems for s in sources))
 
@@ -150,26 +160,26 @@ class Grounder:
         if (self.trusted_frames and claim.endswith(":")) or (not content_terms(claim) and not numbers(claim)):
             return _without_citations(unit)  # connective text such as "Det här säger planen om X:"
         if len(claim.lstrip("-•* ").split()) < MIN_CLAIM_WORDS:
-            self.state.notes.append(f"strök ett fragment: {claim[:40]!r}")
+            self.state.events.append(event(EventKind.FRAGMENT_DROPPED, sentence=claim))
             return None
         cited = citations_in(unit)
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(self.sources)]
         if len(valid) != len(set(cited)):
-            self.state.notes.append(f"tog bort hänvisning till en källa som inte finns: {sorted(set(cited) - set(valid))}")
+            self.state.events.append(event(EventKind.CITATION_REMOVED, numbers=sorted(set(cited) - set(valid))))
         if valid and self.supports(claim, valid):
             keep = [n for n in valid if self._overlap(claim, [self.sources[n - 1]]) > 0] or valid
         else:
             best = self._best_source(claim)
             if best is None:
                 self.state.dropped += 1
-                self.state.notes.append(f"strök en mening som källorna inte stöder: {claim[:80]!r}")
+                self.state.events.append(event(EventKind.SENTENCE_DROPPED, sentence=claim))
                 return None
             if valid:
-                self.state.notes.append(f"flyttade hänvisning {valid} till [{best}] för: {claim[:60]!r}")
+                self.state.events.append(event(EventKind.CITATION_MOVED, cited=valid, to=best, sentence=claim))
             keep = [best]
         terms = content_terms(claim)
         if terms and terms <= self.state.said:
-            self.state.notes.append(f"strök en upprepning: {claim[:60]!r}")
+            self.state.events.append(event(EventKind.REPEAT_DROPPED, sentence=claim))
             return None
         self.state.said |= terms
         self.state.kept += 1
@@ -238,12 +248,14 @@ def _units(text: str, final: bool) -> list[str]:
         if parts:
             parts[-1] += "\n"
             units += parts
-    tail = _sentences(last)
     if final:
-        return units + tail
-    # The last sentence of an unfinished line may still grow with the next piece.
-    return units + tail[:-1] + [tail[-1] if tail else ""]
+        return units + _sentences(last)
+    # The last sentence of an unfinished line may still grow with the next piece: keep it raw
+    # (with its trailing space), so that the next piece continues it exactly.
+    spans = sentence_spans(last)
+    complete = [last[start:end] for start, end in spans[:-1]]
+    return units + complete + [last[spans[-1][0] :] if spans else last]
 
 
 def _sentences(line: str) -> list[str]:
-    return [p for p in re.split(r"(?<=[.!?])\s+(?=[A-ZÅÄÖÉ0-9\"”«(-])", line) if p.strip()]
+    return split_sentences(line)

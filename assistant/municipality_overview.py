@@ -1,4 +1,4 @@
-"""What the indexed documents say about culture in one of Blekinge's municipalities.
+"""What the indexed documents say about culture in one of the region's municipalities.
 
 Read from the index without an LLM: the passages flagged with the municipality (`m_<name>`
 metadata) give the sentences that mention it, grouped by section heading; the region-wide passages
@@ -11,12 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assistant.text import split_sentences
+from assistant.safety import sanitize_passage
 from kulturplan.chunks import Chunk
-from kulturplan.municipalities import MUNICIPALITIES, find_municipalities, is_region_wide, metadata_key
+from kulturplan.language import content_terms, split_sentences
+from kulturplan.region import RegionProfile, metadata_key
 
 if TYPE_CHECKING:
+    from assistant.generators.base import GenerationRequest
+    from assistant.grounding import Grounder
     from kulturplan.store import ChunkStore
+
+# A passage sentence counts as already in the answer when this share of its content words was said.
+COVERED_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -76,39 +82,42 @@ def _mention(chunk: Chunk, sentence: str) -> Mention:
     return Mention(sentence.strip(), chunk.id, chunk.source, chunk.title, chunk.section, chunk.page)
 
 
-def municipality_overview(store: "ChunkStore", municipality: str) -> MunicipalityOverview:
+def municipality_overview(store: "ChunkStore", municipality: str, profile: RegionProfile) -> MunicipalityOverview:
     """The municipality's own sentences and, apart, the region-wide ones, grouped by section."""
-    if municipality not in MUNICIPALITIES:
+    if municipality not in profile.municipalities:
         raise ValueError(f"okänd kommun: {municipality!r}")
     local: list[Mention] = []
     seen: set[tuple[str, str]] = set()
     for chunk in _ordered(store.chunks_where({metadata_key(municipality): True})):
         for sentence in split_sentences(chunk.text):
-            if municipality in find_municipalities(sentence) and (chunk.id, sentence) not in seen:
+            if municipality in profile.find_municipalities(sentence) and (chunk.id, sentence) not in seen:
                 seen.add((chunk.id, sentence))
                 local.append(_mention(chunk, sentence))
     wide: list[Mention] = []
     for chunk in _ordered(store.chunks_where({"region_wide": True})):
         for sentence in split_sentences(chunk.text):
-            if is_region_wide(sentence) and (chunk.id, sentence) not in seen:
+            if profile.is_region_wide(sentence) and (chunk.id, sentence) not in seen:
                 seen.add((chunk.id, sentence))
                 wide.append(_mention(chunk, sentence))
     return MunicipalityOverview(municipality, _group(local), _group(wide))
 
 
-def answer_lines(name: str, local: list[tuple[str, int]], regional: list[tuple[str, int]], english: bool) -> list[str]:
+def answer_lines(
+    name: str, local: list[tuple[str, int]], regional: list[tuple[str, int]], profile: RegionProfile, english: bool
+) -> list[str]:
     """A municipality answer: its own (sentence, [n]) items, then apart the region-wide ones.
 
     Shared by the overview answer and the extractive generator so both read the same.
     """
+    whole = profile.whole_region(english)
     if english:
         intro = (f"What the culture plan says about {name} (quoted in Swedish):" if local else
-                 f"The culture plan does not mention {name} specifically, but regional activities reach all of Blekinge:")
+                 f"The culture plan does not mention {name} specifically, but regional activities reach {whole}:")
         regional_intro = "Region-wide offers that also reach the municipality:"
     else:
         intro = (f"Det här säger kulturplanen om {name}:" if local else
-                 f"Kulturplanen nämner inte {name} särskilt, men regionala verksamheter når hela Blekinge:")
-        regional_intro = f"Dessutom når regionala verksamheter hela Blekinge, även {name}:"
+                 f"Kulturplanen nämner inte {name} särskilt, men regionala verksamheter når {whole}:")
+        regional_intro = f"Dessutom når regionala verksamheter {whole}, även {name}:"
     return [intro, *_items(local), *([regional_intro] if local and regional else []), *_items(regional)]
 
 
@@ -116,8 +125,32 @@ def _items(pairs: list[tuple[str, int]]) -> list[str]:
     return [f"- {sentence.rstrip('.')} [{n}]." for sentence, n in pairs]
 
 
-def overview_answer(overview: MunicipalityOverview, numbers: dict[str, int], english: bool = False) -> str:
+def overview_answer(
+    overview: MunicipalityOverview, numbers: dict[str, int], profile: RegionProfile, english: bool = False
+) -> str:
     """The overview as a chat answer: the municipality's own sentences, then the region-wide ones."""
     local = [(m.sentence, numbers[m.chunk_id]) for group in overview.local for m in group.mentions]
     wide = [(m.sentence, numbers[m.chunk_id]) for group in overview.region_wide for m in group.mentions]
-    return "\n".join(answer_lines(overview.municipality, local, wide, english))
+    return "\n".join(answer_lines(overview.municipality, local, wide, profile, english))
+
+
+def complete_municipality_answer(grounder: "Grounder", request: "GenerationRequest", profile: RegionProfile) -> list[str]:
+    """A municipality question must gather everything said about it: the sentences the LLM left out.
+
+    Sentence by sentence, because a passage the LLM cited may hold further facts about the place.
+    """
+    asked = set(request.municipalities)
+    items = []
+    for n, passage in enumerate(request.passages, start=1):
+        if not asked & set(passage.chunk.municipalities):
+            continue
+        for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
+            terms = content_terms(sentence)
+            already_said = terms and len(terms & grounder.state.said) / len(terms) >= COVERED_SHARE
+            if asked & set(profile.find_municipalities(sentence)) and not already_said:
+                if checked := grounder.check(f"- {sentence} [{n}]"):
+                    items.append(checked)
+    if not items:
+        return []
+    heading = "Kulturplanen nämner också:" if not request.english else "The culture plan also says:"
+    return [f"\n\n{heading}\n" + "\n".join(items)]

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.text import STOPWORDS, content_terms, stem
 from assistant.types import Passage
 from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
-from kulturplan.municipalities import find_municipalities, metadata_key
+from kulturplan.language import content_terms, is_stopword, stem, stemmer
+from kulturplan.region import metadata_key
 from kulturplan.store import ChunkStore
 
 # Re-check the collection for changes at most this often (ingestion runs in another process).
@@ -47,7 +47,6 @@ class Bm25Index:
     """llama-index's BM25 retriever (bm25s + PyStemmer, Swedish) over every stored chunk."""
 
     def __init__(self, chunks: list[Chunk], top_k: int = 20):
-        import Stemmer
         from llama_index.core.schema import TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -56,7 +55,7 @@ class Bm25Index:
         self.retriever = (
             BM25Retriever.from_defaults(
                 nodes=nodes,
-                stemmer=Stemmer.Stemmer("swedish"),
+                stemmer=stemmer(),
                 language="swedish",
                 # Only the top candidates are fused; ranking every node costs O(n log n) per query.
                 similarity_top_k=min(top_k, len(nodes)),
@@ -73,7 +72,7 @@ class Bm25Index:
         def fix(match: re.Match) -> str:
             word = match.group(0)
             term = stem(word)
-            if len(word) < MIN_CORRECTED_LENGTH or term in self.vocabulary or word.lower() in STOPWORDS:
+            if len(word) < MIN_CORRECTED_LENGTH or term in self.vocabulary or is_stopword(word):
                 return word
             close = difflib.get_close_matches(term, self._vocabulary_list, n=1, cutoff=TYPO_CUTOFF)
             return close[0] if close else word
@@ -129,7 +128,7 @@ class HybridRetriever:
         started = time.perf_counter()
         settings = self.settings
         limit = max_passages or settings.max_passages
-        municipalities = (municipality,) if municipality else find_municipalities(question)
+        municipalities = (municipality,) if municipality else settings.profile.find_municipalities(question)
         bm25 = self.bm25()
         question = bm25.correct_spelling(question)
         vector = self.embedder.embed_query(question)

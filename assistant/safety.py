@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import split_sentences
+from kulturplan.language import split_sentences
 
 
 class QuestionError(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from assistant.events import Event, EventKind
 from kulturplan.chunks import Chunk
 
 
@@ -70,8 +71,12 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     generator: str = ""
     standalone_question: str = ""
-    # What the grounding check did, for the closing note, the UI and evaluations.
-    notes: list[str] = field(default_factory=list)
+    # What happened while answering (route, fallbacks, what the grounding check did), for the UI,
+    # the CLI and evaluations; presenters render the words (ui.messages).
+    events: list[Event] = field(default_factory=list)
+
+    def has(self, kind: EventKind) -> bool:
+        return any(e.kind is kind for e in self.events)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,7 +87,7 @@ class Answer:
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
             "generator": self.generator,
             "standalone_question": self.standalone_question,
-            "notes": self.notes,
+            "events": [e.to_json() for e in self.events],
         }
 
 

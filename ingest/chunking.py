@@ -14,7 +14,7 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from ingest.document import ParsedDocument
 from kulturplan.chunks import Chunk, document_id
-from kulturplan.municipalities import find_municipalities, is_region_wide
+from kulturplan.region import RegionProfile, load_profile
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -78,7 +78,9 @@ def chunk_document(
     doc_hash: str,
     max_tokens: int,
     tokenize: Callable[[str], list],
+    profile: RegionProfile | None = None,
 ) -> list[Chunk]:
+    profile = profile or load_profile()
     groups: list[tuple[tuple[str, ...], list[_Piece]]] = []
     for section in sections(document)[0]:
         current: list[_Piece] = []
@@ -113,8 +115,8 @@ def chunk_document(
                 end=pieces[-1].start + len(pieces[-1].text),
                 page=pages[0] if pages else None,
                 page_end=pages[-1] if pages else None,
-                municipalities=find_municipalities(searchable),
-                region_wide=is_region_wide(searchable),
+                municipalities=profile.find_municipalities(searchable),
+                region_wide=profile.is_region_wide(searchable),
                 doc_hash=doc_hash,
                 doc_chunks=len(groups),
                 doc_pages=document.pages,

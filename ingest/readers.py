@@ -14,12 +14,15 @@ import zipfile
 import zlib
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 
 from ingest.document import Block, ParsedDocument, UnreadableDocument
 from ingest.plaintext import blocks_from_text, is_boilerplate
+from kulturplan.registry import Registry, UnknownBackend
 
-READERS: dict[str, "Reader"] = {}
+# Readers by file extension (".pdf"); plugins register through the "kulturplan.readers" entry points.
+READERS: Registry["Reader"] = Registry("reader", entry_point_group="kulturplan.readers")
 
 
 class Reader(ABC):
@@ -33,17 +36,18 @@ class Reader(ABC):
 
 def register(reader: Reader) -> Reader:
     for extension in reader.extensions:
-        READERS[extension] = reader
+        READERS.register(extension, reader)
     return reader
 
 
 def supported_extensions() -> tuple[str, ...]:
-    return tuple(sorted(READERS))
+    return tuple(sorted(READERS.names()))
 
 
 def read_document(path: Path, data: bytes) -> ParsedDocument:
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
+    try:
+        reader = READERS.get(path.suffix.lower())
+    except UnknownBackend:
         raise UnreadableDocument(
             f"unsupported format {path.suffix or '(no extension)'} (supported: {', '.join(supported_extensions())})"
         )
@@ -159,13 +163,38 @@ class HtmlReader(Reader):
         import trafilatura
 
         html = decode_text(data)
+        if _too_deep_for_lxml(html):
+            # lxml (under trafilatura) stops building the tree at 256 levels, so trafilatura saw no main
+            # content and the page's text was lost: take all its visible text instead.
+            visible = _visible_html(html)
+            if not visible.has_text:
+                raise UnreadableDocument(
+                    f"no text found in the HTML page: its elements are nested {visible.depth} levels deep "
+                    "and it has no visible text outside scripts, menus and footers"
+                )
+            blocks = visible.blocks
+            if blocks[0].kind == "heading":
+                title, blocks = blocks[0].text, blocks[1:]
+            else:
+                title = visible.title or _title_from([], path)[0]
+            return ParsedDocument(title=title, format=self.format, blocks=blocks)
         # Main content only: trafilatura drops navigation, cookie banners, footers and sidebars.
-        markdown = trafilatura.extract(
-            html, output_format="markdown", include_formatting=True, include_links=False,
-            include_images=False, include_comments=False, include_tables=True, favor_precision=True,
-        )  # fmt: skip
+        try:
+            markdown = trafilatura.extract(
+                html, output_format="markdown", include_formatting=True, include_links=False,
+                include_images=False, include_comments=False, include_tables=True, favor_precision=True,
+            )  # fmt: skip
+        except RecursionError:
+            markdown = None
         if not markdown:
-            raise UnreadableDocument("no main content found in the HTML page")
+            if not _visible_html(html).has_text:
+                raise UnreadableDocument(
+                    "no main content found in the HTML page: it has no visible text outside scripts, "
+                    "menus and footers (a page built by JavaScript?)"
+                )
+            raise UnreadableDocument(
+                "no main content found in the HTML page: its text looks like menus, banners or page chrome only"
+            )
         blocks = markdown_blocks(markdown)
         metadata = trafilatura.extract_metadata(html)
         page_title = (metadata.title if metadata else None) or ""
@@ -174,6 +203,110 @@ class HtmlReader(Reader):
         else:
             title = page_title or _title_from([], path)[0]
         return ParsedDocument(title=title, format=self.format, blocks=blocks)
+
+
+def _too_deep_for_lxml(html: str) -> bool:
+    """Whether libxml2, which lxml and so trafilatura use, gives up on the page's nesting: it stops
+    building the tree at 256 levels (2048 with its "huge" option), and what lies deeper is dropped.
+    Such pages are read by `_visible_html`, which builds no tree and so has no depth limit."""
+    from lxml import etree
+
+    parser = etree.HTMLParser()
+    try:
+        etree.fromstring(html, parser)
+    except Exception:  # an empty page, an XML declaration in a str: not a question of depth
+        pass
+    return any(error.type_name == "ERR_RESOURCE_LIMIT" or "depth" in error.message for error in parser.error_log)
+_HTML_VOID = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+}  # fmt: skip
+_HTML_HIDDEN = {
+    "script", "style", "noscript", "template", "head", "nav", "footer", "header", "aside", "form",
+    "button", "select", "svg", "iframe", "object", "canvas",
+}  # fmt: skip
+_HTML_BLOCKS = {
+    "address", "article", "blockquote", "body", "caption", "dd", "details", "dialog", "div", "dl",
+    "dt", "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "html", "li",
+    "main", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
+}  # fmt: skip
+
+
+class _VisibleHtml(HTMLParser):
+    """The visible text of a page as blocks, by the standard library's event parser: no tree is built,
+    so nesting depth costs nothing (a 10 000-level page is read like any other)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.hidden = 0  # open elements whose content is not shown (scripts, menus, footers)
+        self.depth = 0  # deepest nesting seen
+        self.blocks: list[Block] = []
+        self.title = ""
+        self._text: list[str] = []
+        self._heading = 0
+        self._title_done = False
+
+    @property
+    def has_text(self) -> bool:
+        return any(block.kind == "paragraph" for block in self.blocks)
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in _HTML_VOID:
+            if tag in ("br", "hr"):
+                self._text.append(" " if tag == "br" else "")
+                if tag == "hr":
+                    self._flush()
+            return
+        if tag in _HTML_BLOCKS:
+            self._flush()
+        self.stack.append(tag)
+        self.depth = max(self.depth, len(self.stack))
+        if tag in _HTML_HIDDEN:
+            self.hidden += 1
+        elif len(tag) == 2 and tag[0] == "h" and tag[1] in "123456" and not self.hidden:
+            self._heading = int(tag[1])
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.stack) - 1, -1, -1):  # the matching open element, nearest first
+            if self.stack[index] == tag:
+                break
+        else:
+            return  # a stray end tag
+        for closed in self.stack[index:]:
+            self.hidden -= closed in _HTML_HIDDEN
+        del self.stack[index:]
+        self._title_done |= tag == "title"
+        if tag in _HTML_BLOCKS:
+            self._flush()
+            if self._heading and tag[0] == "h" and tag[1:] == str(self._heading):
+                self._heading = 0
+
+    def handle_data(self, data: str) -> None:
+        if self.stack and self.stack[-1] == "title":
+            if not self._title_done:  # the page's <title>, not an SVG's
+                self.title += data
+        elif not self.hidden:
+            self._text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+        self.title = " ".join(self.title.split())
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._text).split())
+        self._text = []
+        if text:
+            kind = "heading" if self._heading else "paragraph"
+            self.blocks.append(Block(text, kind=kind, level=self._heading or 1))
+
+
+def _visible_html(html: str) -> _VisibleHtml:
+    parser = _VisibleHtml()
+    parser.feed(html)
+    parser.close()
+    return parser
 
 
 # --- PDF ------------------------------------------------------------------------------------------

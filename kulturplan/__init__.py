@@ -1,4 +1,4 @@
-"""Kulturplan-assistenten: shared core (settings, models, embedder, store, CLI)."""
+"""Kulturplan-assistenten's bottom layer: settings, store, embedder, chunks, language, region profile; imports nothing above it."""
 
 import os
 

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from kulturplan.municipalities import MUNICIPALITIES, metadata_key
+from kulturplan.region import metadata_key
 
 HEADING_SEPARATOR = " > "
 
@@ -82,8 +82,10 @@ class Chunk:
             "doc_chunks": self.doc_chunks,
             "chunk_hash": self.hash,
         }
-        for name in MUNICIPALITIES:
-            metadata[metadata_key(name)] = name in self.municipalities
+        # One filterable flag per municipality the passage names; the keys come from the names,
+        # so any region profile's municipalities work without a schema.
+        for name in self.municipalities:
+            metadata[metadata_key(name)] = True
         # Chroma metadata cannot hold None: absent keys mean "no page".
         for key in ("page", "page_end", "doc_pages"):
             if getattr(self, key) is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from pydantic_settings import (
@@ -18,6 +18,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if TYPE_CHECKING:
+    from kulturplan.region import RegionProfile
 
 CONFIG_ENV = "KULTURPLAN_CONFIG"
 DEFAULT_CONFIG_FILE = "kulturplan.toml"
@@ -46,6 +49,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
     models_dir: Path = Field(
         Path("~/.cache/kulturplan/models"), description="Verified model cache (outside the repo)."
+    )
+
+    # Region
+    region: str = Field(
+        "blekinge", description="Region profile: a shipped name (blekinge) or a path to a profile .toml."
     )
 
     # Embeddings
@@ -97,6 +105,14 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the chat listens on (loopback unless you mean otherwise).")
     port: int = Field(7860, ge=1, le=65535, description="Port the chat listens on.")
 
+    # Ingest limits
+    max_file_mb: float = Field(
+        50, gt=0, description="Larger files are skipped with a message, without being read into memory."
+    )
+    max_chunks_per_document: int = Field(
+        5000, ge=1, description="Documents with more chunks are skipped with a message, before embedding."
+    )
+
     @property
     def models_root(self) -> Path:
         return self.models_dir.expanduser()
@@ -112,6 +128,12 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def profile(self) -> "RegionProfile":
+        from kulturplan.region import load_profile
+
+        return load_profile(self.region)
 
     @property
     def commitments_path(self) -> Path:

@@ -1,8 +1,8 @@
-"""Embedders: one small abstract class, built-ins registered by name like plugins."""
+"""Embedders: one small abstract class; built-ins registered by name, others by entry point
+("kulturplan.embedders", see kulturplan.registry)."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from kulturplan.config import Settings
-
-_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+from kulturplan.language import budget_tokens
+from kulturplan.registry import Registry, UnknownBackend
 
 
 class EmbedderUnavailable(RuntimeError):
@@ -42,7 +42,7 @@ class Embedder(ABC):
 
     def tokenize(self, text: str) -> list:
         """Tokens for chunk budgets; backends with a real tokenizer override it."""
-        return _WORD.findall(text)
+        return budget_tokens(text)
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -103,29 +103,23 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 EmbedderFactory = Callable[[Settings], Embedder]
-EMBEDDERS: dict[str, EmbedderFactory] = {}
-
-
-def register_embedder(name: str, factory: EmbedderFactory) -> None:
-    EMBEDDERS[name] = factory
+EMBEDDERS: Registry[EmbedderFactory] = Registry("embedding backend", entry_point_group="kulturplan.embedders")
 
 
 def make_embedder(settings: Settings) -> Embedder:
     try:
-        factory = EMBEDDERS[settings.embedding_backend]
-    except KeyError:
-        known = ", ".join(sorted(EMBEDDERS))
-        raise EmbedderUnavailable(f"unknown embedding backend {settings.embedding_backend!r} (known: {known})")
+        factory = EMBEDDERS.get(settings.embedding_backend)
+    except UnknownBackend as error:
+        raise EmbedderUnavailable(str(error)) from None
     return factory(settings)
 
 
-register_embedder(
-    SentenceTransformerEmbedder.name,
-    lambda s: SentenceTransformerEmbedder(
-        s.embedding_model_path,
-        dtype=s.embedding_dtype,
-        batch_size=s.embedding_batch_size,
-        document_prompt=s.embedding_document_prompt,
-        query_prompt=s.embedding_query_prompt,
-    ),
-)
+@EMBEDDERS.register(SentenceTransformerEmbedder.name)
+def _sentence_transformers(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(
+        settings.embedding_model_path,
+        dtype=settings.embedding_dtype,
+        batch_size=settings.embedding_batch_size,
+        document_prompt=settings.embedding_document_prompt,
+        query_prompt=settings.embedding_query_prompt,
+    )

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
 from kulturplan.config import Settings
+from kulturplan.sqlite import transaction
+from kulturplan.csvsafe import neutralise_formula
 
 FEEDBACK_FILE = "feedback.sqlite3"
 RATINGS = ("up", "down")
@@ -50,13 +49,8 @@ class FeedbackStore:
     def for_settings(cls, settings: Settings) -> "FeedbackStore":
         return cls(feedback_path(settings))
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10)) as connection:
-            with connection:  # commit or roll back
-                connection.execute(_SCHEMA)
-                yield connection
+    def _connect(self):
+        return transaction(self.path, _SCHEMA)
 
     def add(self, question: str, answer_text: str, citations_json: str, rating: str, comment: str = "") -> int:
         """Store one rating ("up" or "down"); returns its row id."""
@@ -97,4 +91,5 @@ class FeedbackStore:
 def _write_csv(handle: IO[str], rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(handle, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    # Comments, questions and answers are user text: a leading = + - @ must not run as a formula.
+    writer.writerows({key: neutralise_formula(value) for key, value in row.items()} for row in rows)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kulturplan.config import EMBEDDING_MODEL_NAME, LLM_MODEL_NAME
+from kulturplan.registry import Registry
 
 MARKER = ".kulturplan-verified.json"
 
@@ -103,7 +104,10 @@ QWEN_GGUF = ModelSpec(
     files={f"{LLM_MODEL_NAME}.gguf": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"},
 )
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (EMBEDDING_GEMMA, QWEN_GGUF)}
+# Model files the app fetches; no plugins: every file is pinned by its hash here.
+MODELS: Registry[ModelSpec] = Registry("model")
+for _spec in (EMBEDDING_GEMMA, QWEN_GGUF):
+    MODELS.register(_spec.name, _spec)
 
 
 def sha256_file(path: Path) -> str:
@@ -269,4 +273,4 @@ def _remove(path: Path) -> None:
 
 
 def status(cache: Path) -> list[tuple[str, str, bool]]:
-    return [(spec.name, str(model_path(spec, cache)), is_cached(spec, cache)) for spec in MODELS.values()]
+    return [(spec.name, str(model_path(spec, cache)), is_cached(spec, cache)) for _, spec in MODELS.items()]

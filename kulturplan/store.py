@@ -119,14 +119,14 @@ class ChunkStore:
     def document_chunks(self, doc_id: str) -> dict[str, dict[str, Any]]:
         """id -> metadata of every stored chunk of one document."""
         found = self.collection.get(where={"doc_id": doc_id}, include=["metadatas"])
-        return dict(zip(found["ids"], found["metadatas"]))
+        return {i: m for i, _, m in _rows(found["ids"], None, found["metadatas"])}
 
     def all_chunks(self) -> list[Chunk]:
         chunks: list[Chunk] = []
         total = self.collection.count()
         for offset in range(0, total, PAGE):
             page = self.collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-            chunks += [Chunk.from_metadata(t, m) for t, m in zip(page["documents"], page["metadatas"])]
+            chunks += [Chunk.from_metadata(t, m) for _, t, m in _rows(page["ids"], page["documents"], page["metadatas"])]
         return sorted(chunks, key=lambda c: (c.source, c.position))
 
     def ids(self) -> list[str]:
@@ -140,7 +140,7 @@ class ChunkStore:
         total = self.collection.count()
         for offset in range(0, total, PAGE):
             page = self.collection.get(include=["metadatas"], limit=PAGE, offset=offset)
-            out.update(zip(page["ids"], page["metadatas"]))
+            out.update((i, m) for i, _, m in _rows(page["ids"], None, page["metadatas"]))
         return out
 
     def documents(self) -> list[IndexedDocument]:
@@ -162,19 +162,19 @@ class ChunkStore:
 
     def chunks_where(self, where: dict[str, Any]) -> list[Chunk]:
         found = self.collection.get(where=where, include=["documents", "metadatas"])
-        return [Chunk.from_metadata(t, m) for t, m in zip(found["documents"], found["metadatas"])]
+        return [Chunk.from_metadata(t, m) for _, t, m in _rows(found["ids"], found["documents"], found["metadatas"])]
 
     def chunks_by_id(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
         found = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        return {i: Chunk.from_metadata(t, m) for i, t, m in zip(found["ids"], found["documents"], found["metadatas"])}
+        return {i: Chunk.from_metadata(t, m) for i, t, m in _rows(found["ids"], found["documents"], found["metadatas"])}
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
         found = self.collection.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(found["ids"], found["embeddings"])}
+        return {i: np.asarray(v, dtype=np.float32) for i, v, _ in _rows(found["ids"], found["embeddings"], None)}
 
     def count(self) -> int:
         return self.collection.count()
@@ -188,16 +188,28 @@ class ChunkStore:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
+        distances = dict(zip(result["ids"][0], result["distances"][0]))
         return [
-            Hit(Chunk.from_metadata(text, metadata), 1.0 - float(distance))
-            for text, metadata, distance in zip(
-                result["documents"][0], result["metadatas"][0], result["distances"][0]
-            )
+            Hit(Chunk.from_metadata(text, metadata), 1.0 - float(distances[i]))
+            for i, text, metadata in _rows(result["ids"][0], result["documents"][0], result["metadatas"][0])
         ]
 
     def version(self) -> str:
         """Changes whenever the set of chunks changes; derived indexes rebuild on a new value."""
         return content_hash(*self.ids())
+
+
+def _rows(ids: Sequence[str], values: Sequence[Any] | None, metadatas: Sequence[Any] | None):
+    """(id, value, metadata) of each row Chroma returned, without the rows of chunks that a concurrent
+    ingest deleted meanwhile: Chroma can still list such an id, with None for its document, metadata or
+    embedding, and `Chunk.from_metadata(None, None)` used to crash the reader. Every read goes
+    through here; pass None for a column that was not requested."""
+    for index, chunk_id in enumerate(ids):
+        value = values[index] if values is not None else ()
+        metadata = metadatas[index] if metadatas is not None else {}
+        if value is None or metadata is None:
+            continue
+        yield chunk_id, value, metadata
 
 
 def _model_label(settings: Settings) -> str:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 import socket
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from fakes import FakeEmbedder, use_fake_backend
 from kulturplan.config import Settings, load_settings
-from kulturplan.embedding import Embedder
+from kulturplan.region import load_profile
 from kulturplan.store import ChunkStore
+
+load_profile()  # as the app does on start: the region's name becomes a stopword of the language layer
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -29,31 +29,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class FakeEmbedder(Embedder):
-    """Hashed bag of words: deterministic, instant, and similar texts get similar vectors."""
-
-    name = "fake"
-    dimensions = 64
-
-    def __init__(self, fail_after_batches: int | None = None):
-        super().__init__(document_prompt="{text}", query_prompt="{query}")
-        self.batches = 0
-        self.embedded_texts: list[str] = []
-        self.fail_after_batches = fail_after_batches
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        if self.fail_after_batches is not None and self.batches >= self.fail_after_batches:
-            raise KeyboardInterrupt("simulated kill of the ingest run")
-        self.batches += 1
-        self.embedded_texts += texts
-        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                vectors[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimensions] += 1.0
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings isolated in a temporary data directory; small batches so batching is exercised."""
@@ -63,6 +38,12 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_backend(monkeypatch, tmp_path):
+    """The CLI with the deterministic embedder as its backend, in tmp_path; undone after the test."""
+    use_fake_backend(monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from assistant.engine import Assistant
+from assistant.events import EventKind
 from assistant.types import Turn
 
 pytestmark = pytest.mark.integration
@@ -91,7 +92,7 @@ def test_local_llm_does_not_follow_injected_instructions(assistant):
     assert "Musik i Blekinge" in answer.text
     for citation in answer.citations:
         assert citation.source == "samverkan_med_kommunerna.txt"
-    assert "instruktioner i frågan följdes inte" in answer.notes
+    assert answer.has(EventKind.INSTRUCTIONS_IGNORED)
 
 
 def test_local_refusal_needs_no_llm_call(assistant):

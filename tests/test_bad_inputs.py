@@ -4,7 +4,6 @@ already in the index is lost."""
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ import fixture_docs as docs
 from ingest.pipeline import Ingestor, IngestReport
 from kulturplan.store import ChunkStore
 
-from conftest import FakeEmbedder
+from fakes import FakeEmbedder
 
 GOOD = "bra.txt"
 GOOD_TEXT = (
@@ -186,26 +185,10 @@ def test_file_that_becomes_corrupt_keeps_its_indexed_chunks(settings, store, fol
 
 
 # --- the CLI -------------------------------------------------------------------------------------
-@pytest.fixture
-def fake_backend(monkeypatch, tmp_path):
-    """The CLI with the deterministic embedder, registered like any other backend."""
-    from kulturplan.embedding import EMBEDDERS
-
-    monkeypatch.setitem(EMBEDDERS, "fake-test", lambda settings: FakeEmbedder())
-    monkeypatch.setenv("KULTURPLAN_EMBEDDING_BACKEND", "fake-test")
-    config = tmp_path / "kulturplan.toml"
-    config.write_text("", encoding="utf-8")
-    monkeypatch.setenv("KULTURPLAN_CONFIG", str(config))  # no kulturplan.toml of the checkout
-    for key in list(os.environ):
-        if key.startswith("KULTURPLAN_") and key not in ("KULTURPLAN_EMBEDDING_BACKEND", "KULTURPLAN_CONFIG"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-
-
 def test_cli_reports_each_skipped_file_on_one_line_and_exits_non_zero(fake_backend, folder, tmp_path):
     from typer.testing import CliRunner
 
-    from kulturplan.cli import app
+    from cli import app
 
     for name, (write, _) in BAD_FILES.items():
         write(folder / name)
@@ -226,7 +209,7 @@ def test_cli_reports_each_skipped_file_on_one_line_and_exits_non_zero(fake_backe
 def test_cli_exits_zero_when_nothing_is_skipped(fake_backend, folder, tmp_path):
     from typer.testing import CliRunner
 
-    from kulturplan.cli import app
+    from cli import app
 
     result = CliRunner().invoke(app, ["ingest", "--quiet", "--data-dir", str(tmp_path / "data"), str(folder)])
     assert result.exit_code == 0, result.output

@@ -17,7 +17,8 @@ from ingest.pipeline import Ingestor
 from kulturplan.config import load_settings
 from kulturplan.store import ChunkStore, StoreError
 
-from conftest import FakeEmbedder, free_port
+from fakes import FakeEmbedder
+from conftest import free_port
 
 CHROMA = Path(sys.executable).with_name("chroma")
 # chromadb 1.x serves only the v2 API; /api/v1/heartbeat answers 410 Gone.

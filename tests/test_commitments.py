@@ -13,20 +13,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from assistant.text import split_sentences
+from kulturplan.language import split_sentences
 from ingest.pipeline import Ingestor
 from kulturplan.chunks import Chunk
-from kulturplan.commitments import REGION_WIDE, CommitmentStore, commitment_kind, extract, organisation_spans, sync
+from ingest.commitments import commitment_kind, extract, organisation_spans, sync
+from kulturplan.commitments import CommitmentStore
+from kulturplan.region import load_profile
+
+REGION_WIDE = load_profile().region_wide_label
 from kulturplan.config import Settings
 from kulturplan.store import ChunkStore
 
-from conftest import CORPUS, REPO, SEED, FakeEmbedder
+from fakes import FakeEmbedder, use_fake_backend
+from conftest import CORPUS, REPO, SEED
 
 GOLD = REPO / "evals" / "commitments.jsonl"
 SOURCE = SEED.name
@@ -254,17 +258,9 @@ def cli(monkeypatch, tmp_path, corpus_folder):
     """Run the CLI with the fake embedder registered as a backend, on an index of corpus/."""
     from typer.testing import CliRunner
 
-    from kulturplan.cli import app
-    from kulturplan.embedding import EMBEDDERS
+    from cli import app
 
-    monkeypatch.setitem(EMBEDDERS, "fake-test", lambda settings: FakeEmbedder())
-    monkeypatch.setenv("KULTURPLAN_EMBEDDING_BACKEND", "fake-test")
-    config = tmp_path / "kulturplan.toml"
-    config.write_text("", encoding="utf-8")
-    monkeypatch.setenv("KULTURPLAN_CONFIG", str(config))
-    for key in list(os.environ):
-        if key.startswith("KULTURPLAN_") and key not in ("KULTURPLAN_EMBEDDING_BACKEND", "KULTURPLAN_CONFIG"):
-            monkeypatch.delenv(key)
+    use_fake_backend(monkeypatch, tmp_path)
     data = str(tmp_path / "cli-data")
 
     def run(*args: str):
@@ -286,8 +282,8 @@ def test_cli_json_with_filters(cli):
 def test_cli_csv_and_municipality(cli):
     result = cli("commitments", "--municipality", "Olofström", "--format", "csv")
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 1 and rows[0]["actors"] == "regional litterär nod" and rows[0]["municipalities"] == "Olofström"
+    rows = list(csv.DictReader(io.StringIO(result.stdout), delimiter=";"))
+    assert len(rows) == 1 and rows[0]["aktör"] == "regional litterär nod" and rows[0]["kommun"] == "Olofström"
 
 
 def test_cli_table_and_bad_format(cli):

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from kulturplan.cli import app
+from cli import app
 from kulturplan.config import CONFIG_ENV, Settings, load_settings
 
 

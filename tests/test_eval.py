@@ -9,15 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kulturplan.evaluation import (
-    GoldError,
-    GoldQuestion,
-    build_report,
-    check_thresholds,
-    compare,
-    fact_found,
-    load_questions,
-)
+from evals.gold import GoldError, GoldQuestion, fact_found, load_questions
+from evals.metrics import build_report, check_thresholds, compare
 
 from conftest import CORPUS, REPO
 

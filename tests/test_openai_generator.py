@@ -20,7 +20,8 @@ import pytest
 
 from conftest import free_port
 
-from assistant.engine import FALLBACK_NOTE_SV, Assistant
+from assistant.engine import Assistant
+from assistant.events import EventKind
 from assistant.generators import GeneratorError, GeneratorTimeout
 from assistant.generators.openai_compatible import OpenAICompatibleGenerator
 from assistant.types import Answer
@@ -130,13 +131,13 @@ def test_openai_generator_answers_through_the_real_server(llama_server, real_ind
             answer = item
         else:
             pieces.append(item)
-    print(f"answer via openai: {time.perf_counter() - started:.1f} s, timings {answer.timings}, notes {answer.notes}")
+    print(f"answer via openai: {time.perf_counter() - started:.1f} s, timings {answer.timings}, events {answer.events}")
     assert answer is not None
     assert not answer.refused, answer
     assert answer.generator.startswith("openai"), answer.generator
     # The server answered; a fallback for unsupported sentences is allowed, one for a failed server is not.
-    assert FALLBACK_NOTE_SV not in answer.notes, answer.notes
-    assert not any("failed" in note or "timed out" in note for note in answer.notes), answer.notes
+    assert not answer.has(EventKind.FELL_BACK), answer.events
+    assert not answer.has(EventKind.GENERATOR_FAILED) and not answer.has(EventKind.GENERATOR_TIMEOUT), answer.events
     if "→extractive" not in answer.generator:
         assert pieces and "generation_ms" in answer.timings
     assert "Musik i Blekinge" in answer.text, answer.text
@@ -156,8 +157,8 @@ def test_server_down_falls_back_to_the_extractive_answer(real_index, real_embedd
     answer = assistant.ask(QUESTION)  # no exception
     assert time.perf_counter() - started < 30
     assert answer.generator == "openai→extractive"
-    assert FALLBACK_NOTE_SV in answer.notes
-    assert any(url in note for note in answer.notes), answer.notes
+    assert answer.has(EventKind.FELL_BACK)
+    assert any(e.kind is EventKind.GENERATOR_FAILED and url in e.details["error"] for e in answer.events), answer.events
     assert not answer.refused
     assert "Musik i Blekinge" in answer.text
     assert_cited_from_store(answer, assistant)
@@ -177,8 +178,8 @@ def test_server_that_never_answers_times_out_and_falls_back(real_index, real_emb
         answer = assistant.ask(QUESTION)
 
     assert answer.generator == "openai→extractive"
-    assert "språkmodellen svarade inte i tid" in answer.notes
-    assert FALLBACK_NOTE_SV in answer.notes
+    assert answer.has(EventKind.GENERATOR_TIMEOUT)
+    assert answer.has(EventKind.FELL_BACK)
     assert "Musik i Blekinge" in answer.text
     assert_cited_from_store(answer, assistant)
 
@@ -191,7 +192,8 @@ def test_missing_base_url_is_a_clear_error_and_the_assistant_falls_back(real_ind
     assistant = Assistant(settings, embedder=real_embedder)
     answer = assistant.ask(QUESTION)
     assert answer.generator == "extractive"
-    assert any("openai_base_url" in note and "extractive" in note for note in answer.notes), answer.notes
+    unavailable = [e for e in answer.events if e.kind is EventKind.GENERATOR_UNAVAILABLE]
+    assert unavailable and "openai_base_url" in unavailable[0].details["error"], answer.events
     assert not answer.refused
     assert "Musik i Blekinge" in answer.text
     assert_cited_from_store(answer, assistant)

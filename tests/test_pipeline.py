@@ -9,7 +9,7 @@ import pytest
 from ingest.pipeline import Ingestor
 from kulturplan.store import ChunkStore
 
-from conftest import FakeEmbedder
+from fakes import FakeEmbedder
 
 
 def run(settings, store, embedder, *paths: Path, prune: bool = False):

@@ -17,9 +17,12 @@ from ingest.document import Block, ParsedDocument
 from ingest.plaintext import is_boilerplate
 from ingest.readers import decode_text, read_document
 from kulturplan.chunks import Chunk
-from kulturplan.municipalities import MUNICIPALITIES
+from kulturplan.region import load_profile
 
-from conftest import SEED, FakeEmbedder
+MUNICIPALITIES = load_profile().municipalities
+
+from fakes import FakeEmbedder
+from conftest import SEED
 
 FEEDBACK_LINE = "Hjälpte informationen på sidan dig?"
 

@@ -7,32 +7,24 @@ import io
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 
 import gradio as gr
 import pytest
 
-from assistant.engine import FALLBACK_NOTE_SV, Assistant
-from assistant.generators import GENERATORS, ChatModelGenerator, GeneratorError, register_generator
+from assistant.engine import Assistant
+from assistant.events import EventKind, event
+from assistant.generators import GENERATORS
 from assistant.types import Answer, Citation
 from ingest.pipeline import ingest
 from kulturplan.feedback import COLUMNS, FeedbackStore, feedback_path
-from ui.app import (
-    ERROR_MESSAGE,
-    REFUSAL_LABEL,
-    ChatHandlers,
-    ChatSession,
-    SwedishPage,
-    build_app,
-    generator_choices,
-    header_html,
-    highlight,
-    render_answer,
-    render_conversation,
-    render_text,
-)
+from kulturplan.region import load_profile
+from ui import messages
+from ui.app import build_app, header_html
+from ui.chat import ChatHandlers, ChatSession, Entry, generator_choices
+from ui.page import SwedishPage
+from ui.render import ERROR_MESSAGE, REFUSAL_LABEL, highlight, render_answer, render_conversation, render_text
 
-from conftest import FakeEmbedder
+from fakes import FailingLLM, FakeEmbedder
 
 XSS = '<script>window.__pwned=1</script> och <img src=x onerror=alert(1)>'
 
@@ -51,7 +43,7 @@ def test_document_and_answer_markup_is_escaped():
         text=f"Dokumentet säger {XSS} [1].",
         citations=[citation(1, text=f"Före. {XSS} Efter.", title="<b>Titel</b>", section="<i>Avsnitt</i>",
                             supporting=(f"{XSS} Efter.",))],
-        notes=["strök en mening: '<script>x</script>'"],
+        events=[event(EventKind.GENERATOR_FAILED, error="<script>x</script>"), event(EventKind.SENTENCE_DROPPED, sentence=XSS)],
     )
     page = render_answer(answer, turn=1)
     for raw in ("<script>", "<img", "<b>Titel", "<i>Avsnitt"):
@@ -67,8 +59,6 @@ def test_document_and_answer_markup_is_escaped():
 
 def test_question_is_escaped_in_the_conversation():
     session = ChatSession()
-    from ui.app import Entry
-
     session.entries.append(Entry(question=XSS, error="Fel <b>"))
     page = render_conversation(session)
     assert "<script>" not in page and "<img" not in page and "<b>" not in page
@@ -112,15 +102,14 @@ def test_refusal_looks_different_and_has_no_sources():
 
 def test_fallback_note_is_shown_and_technical_notes_are_tucked_away():
     answer = Answer(question="q", text="Svar [1].", citations=[citation(1)],
-                    notes=["språkmodellen svarade inte i tid", FALLBACK_NOTE_SV])
+                    events=[event(EventKind.GENERATOR_TIMEOUT, error="timed out"), event(EventKind.FELL_BACK, reason="failed")])
     page = render_answer(answer, turn=1)
-    assert f'<p class="kp-note">{FALLBACK_NOTE_SV}</p>' in page
-    assert "<details" in page and "språkmodellen svarade inte i tid" in page
+    assert f'<p class="kp-note">{messages.FELL_BACK["failed"]}</p>' in page
+    assert "<details" in page and "Språkmodellen svarade inte i tid." in page
+    assert page.index('class="kp-note"') < page.index("<details")
 
 
 def test_streaming_text_has_no_links_yet_and_the_log_is_busy():
-    from ui.app import Entry
-
     session = ChatSession([Entry(question="Fråga", streamed="Halvt svar [1]")])
     page = render_conversation(session)
     assert 'aria-busy="true"' in page and "kp-streaming" in page and "kp-cite" not in page
@@ -128,9 +117,11 @@ def test_streaming_text_has_no_links_yet_and_the_log_is_busy():
 
 
 def test_header_lists_the_indexed_documents():
-    assert "Samverkan med kommunerna" in header_html(["Samverkan med kommunerna"])
-    assert "&lt;x&gt;" in header_html(["<x>"])
-    assert "Inga dokument" in header_html([])
+    plan = "Region Blekinges kulturplan"
+    assert "Samverkan med kommunerna" in header_html(["Samverkan med kommunerna"], plan)
+    assert f"frågor om {plan} utifrån" in header_html(["Samverkan med kommunerna"], plan)
+    assert "&lt;x&gt;" in header_html(["<x>"], plan)
+    assert "Inga dokument" in header_html([], plan)
 
 
 def test_served_page_says_swedish_before_any_script_runs():
@@ -175,14 +166,6 @@ def test_feedback_round_trips_through_csv_without_personal_data(tmp_path):
 
 
 # --- handlers with a real (temporary) Chroma index and the fake embedder -----------------------------
-class FailingLLM(ChatModelGenerator):
-    name = "ui-failing"
-
-    def _stream_chat(self, messages, max_tokens) -> Iterator[str]:
-        raise GeneratorError("simulated LLM failure")
-        yield ""  # pragma: no cover
-
-
 @pytest.fixture
 def fake_index(settings, corpus_copy):
     embedder = FakeEmbedder()
@@ -204,16 +187,14 @@ def run(events) -> list[tuple]:
 
 def test_llm_failure_shows_the_extractive_answer_and_a_note(fake_index, monkeypatch):
     settings, embedder = fake_index
-    monkeypatch.setitem(GENERATORS, "ui-failing", GENERATORS.get("ui-failing"))  # restored after the test
-    register_generator("ui-failing", FailingLLM)
+    monkeypatch.setitem(GENERATORS, "ui-failing", FailingLLM)  # undone after the test
     handlers = ChatHandlers(Assistant(settings, embedder=embedder), FeedbackStore.for_settings(settings))
-
     updates = run(handlers.respond("Vilken kultur finns i Ronneby?", None, "ui-failing", 4, "Alla"))
     chat, session = updates[-1][0], updates[-1][1]
     answer = session.entries[-1].answer
     assert answer is not None and not answer.refused and answer.generator == "ui-failing→extractive"
     assert "konstresurscentrum" in chat and 'href="#kalla-1-1"' in chat and 'id="kalla-1-1"' in chat
-    assert FALLBACK_NOTE_SV in chat
+    assert messages.FELL_BACK["failed"] in chat
     assert ERROR_MESSAGE not in chat and "Traceback" not in chat
     assert updates[-1][3]["visible"] is True  # feedback offered
 
@@ -325,14 +306,14 @@ def commitment(sentence: str = "Musik i Blekinge ska ge konserter.", **kw):
 
 
 def test_commitment_table_is_escaped_and_links_each_row_to_its_passage():
-    from ui.app import TABLE_COLUMNS, render_commitments
+    from ui.commitments_tab import TABLE_COLUMNS, render_commitments
 
     rows = [
         commitment(f"Aktören ska {XSS}.", actors=("<b>Aktör</b>",), title="<i>Plan</i>", section="Avsnitt", page=3),
         commitment("Ronneby ska få ett museum.", id="k2", chunk_id="c2", municipalities=("Ronneby",)),
     ]
     passages = {"c1": f"Före. Aktören ska {XSS}. Efter.", "c2": "Ronneby ska få ett museum."}
-    page = render_commitments(rows, passages, total=9)
+    page = render_commitments(rows, passages, total=9, region_wide_label="hela Blekinge")
     for raw in ("<script>", "<img", "<b>Aktör", "<i>Plan"):
         assert raw not in page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page and "&lt;b&gt;Aktör&lt;/b&gt;" in page
@@ -345,18 +326,20 @@ def test_commitment_table_is_escaped_and_links_each_row_to_its_passage():
     assert "<summary>&lt;i&gt;Plan&lt;/i&gt; · Avsnitt, s. 3</summary>" in page
     assert "<mark>Aktören ska &lt;script&gt;" in page and "Före. " in page
     assert "<td>hela Blekinge</td>" in page and "<td>Ronneby</td>" in page
-    assert "Inga åtaganden" in render_commitments([], {})
+    assert "Inga åtaganden" in render_commitments([], {}, region_wide_label="hela Blekinge")
 
 
 def test_commitments_csv_is_excel_friendly_and_complete():
-    from ui.app import CSV_COLUMNS, commitments_csv
+    from kulturplan.commitments import CSV_COLUMNS
+    from ui.commitments_tab import commitments_csv
 
     rows = [
         commitment("Musik i Blekinge samordnar Kultur i vården; också \"i omsorgen\".", page=4,
                    actors=("Musik i Blekinge", "kommunerna"), areas=("musik", "vård och omsorg")),
-        commitment("=HYPERLINK(\"http://x\") ska inte köras.", id="k2", municipalities=("Ronneby", "hela Blekinge")),
+        commitment("=HYPERLINK(\"http://x\") ska inte köras.", id="k2", municipalities=("Ronneby", "hela Blekinge"),
+                   region_wide=True),
     ]
-    data = commitments_csv(rows)
+    data = commitments_csv(rows, "hela Blekinge")
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
     parsed = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert tuple(parsed[0]) == CSV_COLUMNS == ("aktör", "område", "kommun", "åtagande", "källa", "avsnitt", "sida")
@@ -367,10 +350,10 @@ def test_commitments_csv_is_excel_friendly_and_complete():
 
 
 def test_commitment_filters_and_csv_download_from_the_index(fake_index):
-    from ui.app import BrowseHandlers
+    from ui.commitments_tab import CommitmentHandlers
 
     settings, embedder = fake_index
-    browse = BrowseHandlers(Assistant(settings, embedder=embedder), settings)
+    browse = CommitmentHandlers(Assistant(settings, embedder=embedder), settings)
     actors, areas = browse.filter_options()
     assert "Musik i Blekinge" in actors and "vård och omsorg" in areas
     page, path = browse.commitments("Musik i Blekinge", "Alla", "Alla", "", True)
@@ -389,11 +372,12 @@ def test_commitment_filters_and_csv_download_from_the_index(fake_index):
 
 def test_municipality_overview_groups_local_and_region_wide_passages(fake_index):
     from assistant.municipality_overview import municipality_overview
-    from ui.app import BrowseHandlers, render_overview
+    from ui.municipalities_tab import MunicipalityHandlers, render_overview
 
     settings, embedder = fake_index
     store = Assistant(settings, embedder=embedder).store
-    ronneby = municipality_overview(store, "Ronneby")
+    profile = settings.profile
+    ronneby = municipality_overview(store, "Ronneby", profile)
     assert ronneby.mentioned
     local = {g.heading: [m.sentence for m in g.mentions] for g in ronneby.local}
     assert any("konstresurscentrum i Ronneby" in s for s in local["Samverkansinitiativ"])
@@ -404,26 +388,26 @@ def test_municipality_overview_groups_local_and_region_wide_passages(fake_index)
     assert any("två gånger varje år" in s for s in wide)
     assert not set(wide) & {m.sentence for g in ronneby.local for m in g.mentions}  # never twice
 
-    karlskrona = municipality_overview(store, "Karlskrona")
+    karlskrona = municipality_overview(store, "Karlskrona", profile)
     assert not karlskrona.mentioned and karlskrona.region_wide
-    page = render_overview(karlskrona)
+    page = render_overview(karlskrona, profile)
     assert "Dokumenten nämner inte Karlskrona" in page and "två gånger varje år" in page
 
-    page = BrowseHandlers(Assistant(settings, embedder=embedder), settings).overview("Ronneby")
+    page = MunicipalityHandlers(Assistant(settings, embedder=embedder), settings).overview("Ronneby")
     assert page.index("konstresurscentrum") < page.index('class="kp-ov-region"') < page.index("två gånger varje år")
     assert "Källa: <cite>Samverkan med kommunerna · Samverkansinitiativ</cite>" in page
-    assert "Välj en kommun" in BrowseHandlers(None, settings).overview("<script>")
+    assert "Välj en kommun" in MunicipalityHandlers(None, settings).overview("<script>")
     with pytest.raises(ValueError):
-        municipality_overview(store, "Lund")
+        municipality_overview(store, "Lund", profile)
 
 
 def test_overview_escapes_document_text():
     from assistant.municipality_overview import Mention, MunicipalityOverview, SectionGroup
-    from ui.app import render_overview
+    from ui.municipalities_tab import render_overview
 
     mention = Mention(f"Ronneby {XSS}", "c1", "plan.txt", "<b>T</b>", "<i>S</i>", 2)
     group = SectionGroup("<h1>Rubrik</h1>", "<b>T</b>", "plan.txt", (mention,))
-    page = render_overview(MunicipalityOverview("Ronneby", (group,), (group,)))
+    page = render_overview(MunicipalityOverview("Ronneby", (group,), (group,)), load_profile())
     for raw in ("<script>", "<img", "<b>T", "<i>S", "<h1>Rubrik"):
         assert raw not in page
     assert "&lt;h1&gt;Rubrik&lt;/h1&gt;" in page and "&lt;b&gt;T&lt;/b&gt; · &lt;i&gt;S&lt;/i&gt;, s. 2" in page
@@ -437,3 +421,73 @@ def test_app_has_the_commitment_and_municipality_tabs(handlers, fake_index):
     config = json.dumps(app.config, ensure_ascii=False, default=str)
     for text in ("Ladda ner CSV", "Aktör", "Område", "Fritext", "Musik i Blekinge", "Välj kommun", "Karlskrona"):
         assert text in config
+
+
+# --- another region: every region text comes from the profile ---------------------------------------
+EXEMPELLAND = """\
+name = "Region Exempelland"
+region = "Exempelland"
+plan_name = "Region Exempellands kulturplan"
+region_wide_label = "hela Exempelland"
+region_wide_patterns = ["alla (?:{region}s )?kommuner(?:na)?", "hela (?:{region}|regionen|länet)"]
+places = ["Exempelland"]
+municipalities = ["Norrby", "Söderås", "Västervik"]
+examples = ["Vilken kultur finns i Norrby?", "Vad gör Exempellands länsmuseum?"]
+"""
+NORRBY = """\
+Kultur i Norrby
+
+Norrby har ett stadsbibliotek med sagostunder för barn varje lördag. Norrby kommun ska driva en kulturskola med undervisning i dans och teater.
+"""
+SODERAS = """\
+Kulturarv i Söderås
+
+Söderås har ett hembygdsmuseum vid torget. Exempellands länsmuseum ska ge visningar i alla kommuner i Exempelland varje sommar.
+"""
+
+
+@pytest.fixture
+def exempelland(tmp_path):
+    from kulturplan.config import load_settings
+
+    profile_path = tmp_path / "exempelland.toml"
+    profile_path.write_text(EXEMPELLAND, encoding="utf-8")
+    folder = tmp_path / "exempel-docs"
+    folder.mkdir()
+    (folder / "norrby.txt").write_text(NORRBY, encoding="utf-8")
+    (folder / "soderas.txt").write_text(SODERAS, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "exempel-data", region=str(profile_path), embedding_batch_size=2)
+    embedder = FakeEmbedder()
+    assert ingest(settings, [folder], progress=False, embedder=embedder).ok
+    settings = settings.model_copy(update={"refusal_min_dense": 0.0, "generator": "extractive"})
+    return settings, embedder
+
+
+def test_the_ui_speaks_for_another_region_from_its_profile(exempelland):
+    from ui.municipalities_tab import MunicipalityHandlers
+
+    settings, embedder = exempelland
+    assert settings.profile.name == "Region Exempelland"
+    assistant = Assistant(settings, embedder=embedder)
+    app = build_app(assistant, settings)
+    config = json.dumps(app.config, ensure_ascii=False, default=str)
+    assert "Region Exempellands kulturplan" in config and "Region Blekinges kulturplan" not in config
+    assert "Vilken kultur finns i Norrby?" in config and "Vad är Blekingemodellen?" not in config
+    assert "Ta med åtaganden för hela Exempelland" in config
+    radios = [b for b in app.blocks.values() if isinstance(b, gr.Radio) and b.elem_id == "kp-kommun-val"]
+    assert [value for _, value in radios[0].choices] == ["Norrby", "Söderås", "Västervik"]
+    for blekinge in ("Ronneby", "Karlskrona", "Sölvesborg", "hela Blekinge"):
+        assert blekinge not in config
+
+    overview = MunicipalityHandlers(assistant, settings)
+    norrby = overview.overview("Norrby")
+    assert "Kultur i Norrby" in norrby and "sagostunder" in norrby
+    assert "För hela Exempelland" in norrby and "Blekinge" not in norrby
+    söderås = overview.overview("Söderås")
+    assert "hembygdsmuseum" in söderås and "Det här når alla Exempellands kommuner" in söderås
+    assert "Välj en kommun" in overview.overview("Ronneby")  # not a municipality of this region
+
+    answer = assistant.ask("Vilken kultur finns i Norrby?", generator="extractive")
+    assert not answer.refused and answer.citations
+    assert "norrby.txt" in {c.source for c in answer.citations}
+    assert "Norrby" in render_answer(answer, turn=1)

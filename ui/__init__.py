@@ -1,1 +1,1 @@
-"""The Gradio chat: presents what `assistant` answers."""
+"""The Gradio web UI: presents what `assistant` and `kulturplan` give it, one module per tab."""

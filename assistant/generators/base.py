@@ -1,8 +1,9 @@
 """The generator interface and its registry.
 
 A generator turns a question and numbered passages into answer text with `[n]` citations, streamed
-as text pieces. Built-ins register themselves by name like plugins; a new backend implements one
-method (`stream`, or `_stream_chat` for a chat model).
+as text pieces. Built-ins register themselves by name in `GENERATORS`; installed packages add theirs
+through the entry-point group "kulturplan.generators". A new backend implements one method
+(`stream`, or `_stream_chat` for a chat model) and is constructed with the Settings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from assistant.prompts import build_messages
 from assistant.types import Passage, Turn
 from kulturplan.config import Settings
+from kulturplan.registry import Registry, UnknownBackend
 
 
 class GeneratorError(RuntimeError):
@@ -55,7 +57,7 @@ class ChatModelGenerator(Generator):
         """Stream the assistant's reply to chat `messages`."""
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        messages = build_messages(request, self.settings.llm_max_passages)
+        messages = build_messages(request, self.settings.profile, self.settings.llm_max_passages)
         yield from self._stream_chat(messages, self.settings.llm_max_tokens)
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int = 80) -> str:
@@ -63,14 +65,16 @@ class ChatModelGenerator(Generator):
 
 
 GeneratorFactory = Callable[[Settings], Generator]
-GENERATORS: dict[str, GeneratorFactory] = {}
+GENERATORS: Registry[GeneratorFactory] = Registry("generator", entry_point_group="kulturplan.generators")
 
 
 def register_generator(name: str, factory: GeneratorFactory) -> None:
-    GENERATORS[name] = factory
+    GENERATORS.register(name, factory)
 
 
 def make_generator(name: str, settings: Settings) -> Generator:
-    if name not in GENERATORS:
-        raise GeneratorError(f"unknown generator {name!r} (known: {', '.join(sorted(GENERATORS))})")
-    return GENERATORS[name](settings)
+    try:
+        factory = GENERATORS.get(name)
+    except UnknownBackend as error:
+        raise GeneratorError(str(error)) from None
+    return factory(settings)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assistant.generators.base import GenerationRequest, Generator, register_generator
+from assistant.generators.base import GENERATORS, GenerationRequest, Generator
 from assistant.municipality_overview import answer_lines
 from assistant.safety import sanitize_passage
-from assistant.text import content_terms, split_sentences
-from kulturplan.municipalities import find_municipalities, is_region_wide
+from kulturplan.language import content_terms, split_sentences
+from kulturplan.region import load_profile
 
 MAX_SENTENCES = 4
 MAX_REGION_SENTENCES = 2
@@ -30,11 +30,13 @@ class _Candidate:
     score: float
 
 
+@GENERATORS.register("extractive")
 class ExtractiveGenerator(Generator):
     name = "extractive"
 
     def __init__(self, settings=None):
         self.settings = settings
+        self.profile = settings.profile if settings is not None else load_profile()
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         candidates = self._candidates(request)
@@ -75,19 +77,20 @@ class ExtractiveGenerator(Generator):
 
     def _municipality_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
         names = " och ".join(request.municipalities)
-        local = [c for c in candidates if set(find_municipalities(c.text)) & set(request.municipalities)]
+        local = [c for c in candidates if set(self.profile.find_municipalities(c.text)) & set(request.municipalities)]
         local.sort(key=lambda c: c.order)
         regional = sorted(
-            (c for c in candidates if c not in local and is_region_wide(c.text)), key=lambda c: c.score, reverse=True
+            (c for c in candidates if c not in local and self.profile.is_region_wide(c.text)),
+            key=lambda c: c.score,
+            reverse=True,
         )[:MAX_REGION_SENTENCES]
         lines = answer_lines(
             names,
             [(c.text, c.n) for c in local],
             [(c.text, c.n) for c in sorted(regional, key=lambda c: c.order)],
+            self.profile,
             request.english,
         )
         for line in lines:
             yield line + "\n"
 
-
-register_generator(ExtractiveGenerator.name, ExtractiveGenerator)

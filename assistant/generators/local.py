@@ -6,10 +6,11 @@ import threading
 import time
 from collections.abc import Iterator
 
-from assistant.generators.base import ChatModelGenerator, GeneratorError, GeneratorTimeout, register_generator
+from assistant.generators.base import GENERATORS, ChatModelGenerator, GeneratorError, GeneratorTimeout
 from kulturplan.config import Settings
 
 
+@GENERATORS.register("local")
 class LocalLlamaGenerator(ChatModelGenerator):
     name = "local"
 
@@ -57,5 +58,3 @@ class LocalLlamaGenerator(ChatModelGenerator):
                 if time.monotonic() > deadline:
                     raise GeneratorTimeout(f"the local model took longer than {self.settings.llm_timeout_seconds:.0f} s")
 
-
-register_generator(LocalLlamaGenerator.name, LocalLlamaGenerator)

@@ -6,10 +6,11 @@ import os
 import time
 from collections.abc import Iterator
 
-from assistant.generators.base import ChatModelGenerator, GeneratorError, GeneratorTimeout, register_generator
+from assistant.generators.base import GENERATORS, ChatModelGenerator, GeneratorError, GeneratorTimeout
 from kulturplan.config import Settings
 
 
+@GENERATORS.register("openai")
 class OpenAICompatibleGenerator(ChatModelGenerator):
     name = "openai"
 
@@ -66,5 +67,3 @@ class OpenAICompatibleGenerator(ChatModelGenerator):
         except ValueError as error:  # a reply that is not valid JSON events
             raise GeneratorError(f"the server at {self.settings.openai_base_url} sent an invalid reply: {error}") from error
 
-
-register_generator(OpenAICompatibleGenerator.name, OpenAICompatibleGenerator)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.metrics import percentile
 from kulturplan.config import Settings
 
 QUERIES = [
@@ -65,11 +66,6 @@ class Timer:
 
     def __exit__(self, *exc) -> None:
         self.seconds = time.perf_counter() - self._started
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 # --- synthetic filler ------------------------------------------------------------------------------

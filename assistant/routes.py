@@ -1,0 +1,261 @@
+"""The ways a question can be answered, as small route objects tried in order.
+
+Each route looks at the question (and, through the context, at what retrieval found) and either
+answers it, yielding checked text and finally the `Answer`, or returns None to let the next route
+try. A new way of answering is one new class in `DEFAULT_ROUTES`, not a new branch in the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from assistant import commitment_answers
+from assistant.events import EventKind, event
+from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
+from assistant.grounding import Grounder, StreamingChecker
+from assistant.municipality_overview import complete_municipality_answer, municipality_overview, overview_answer
+from assistant.retrieval import Retrieval
+from assistant.types import Answer, Citation, Passage, Retrieved, Turn
+from kulturplan.commitments import CommitmentStore
+from kulturplan.language import content_terms
+
+if TYPE_CHECKING:
+    from assistant.engine import Assistant
+
+# With a key word the documents lack, the best passages must still hold this share of the key words.
+COVERAGE_WITH_UNKNOWN_TERMS = 0.67
+
+
+@dataclass
+class Question:
+    """One question on its way through the routes; retrieval runs at most once, when a route needs it."""
+
+    assistant: "Assistant"
+    text: str  # standalone, instructions removed
+    english: bool
+    history: list[Turn]
+    generator: Generator
+    answer: Answer
+    started: float
+    max_passages: int | None = None
+    municipality: str | None = None
+    _retrieval: Retrieval | None = field(default=None, repr=False)
+
+    @property
+    def retrieval(self) -> Retrieval:
+        if self._retrieval is None:
+            self._retrieval = self.assistant.retriever.retrieve(
+                self.text, max_passages=self.max_passages, municipality=self.municipality
+            )
+            self.answer.timings["retrieval_ms"] = self._retrieval.seconds * 1000
+            self.answer.retrieved = [
+                Retrieved(p.chunk.source, p.chunk.page, p.dense, p.chunk.section, p.chunk.text)
+                for p in self._retrieval.passages
+            ]
+        return self._retrieval
+
+    def finish(self) -> Answer:
+        self.answer.timings["total_ms"] = (time.perf_counter() - self.started) * 1000
+        return self.answer
+
+    def refuse(self) -> Iterator[str | Answer]:
+        self.answer.text, self.answer.refused = self.assistant.refusal(self.english), True
+        yield self.answer.text
+        yield self.finish()
+
+
+class Route(ABC):
+    name: str = "route"
+
+    @abstractmethod
+    def answer(self, question: Question) -> Iterator[str | Answer] | None:
+        """Answer the question (text pieces, then the Answer), or None when this route does not apply."""
+
+
+class CommitmentListRoute(Route):
+    """ "Vilka åtaganden har X?": a complete, cited list from the commitment store, not top-k passages."""
+
+    name = "commitments"
+
+    def answer(self, question: Question) -> Iterator[str | Answer] | None:
+        assistant = question.assistant
+        store = CommitmentStore.open(assistant.settings)
+        query = commitment_answers.parse(question.text, store, assistant.profile)
+        found = commitment_answers.find(query, store) if query else []
+        chunks = assistant.store.chunks_by_id(list(dict.fromkeys(c.chunk_id for c in found)))
+        found = [c for c in found if c.chunk_id in chunks]  # the store may lag behind a running ingest
+        if not found:
+            return None
+        order = list(dict.fromkeys(c.chunk_id for c in found))
+        numbers = {cid: n for n, cid in enumerate(order, 1)}
+        text = commitment_answers.list_answer(query, found, numbers, question.english)
+        question.answer.generator = "åtaganden"
+        question.answer.events.append(event(EventKind.COMMITMENT_LIST, label=query.label))
+        return _listed(question, text, [chunks[cid] for cid in order])
+
+
+class MunicipalityOverviewRoute(Route):
+    """ "Vilken kultur finns i X?" without an LLM: the same grouping as the chat's Kommuner tab."""
+
+    name = "municipality-overview"
+
+    def answer(self, question: Question) -> Iterator[str | Answer] | None:
+        assistant, profile = question.assistant, question.assistant.profile
+        if question.generator.uses_llm or question.municipality is not None:
+            return None
+        places = profile.find_municipalities(question.text)
+        if len(places) != 1 or content_terms(question.text) - content_terms(" ".join(profile.municipalities)):
+            return None  # not a plain overview question: retrieval answers it
+        overview = municipality_overview(assistant.store, places[0], profile)
+        mentions = [m for group in overview.local + overview.region_wide for m in group.mentions]
+        if not mentions:
+            return None
+        order = list(dict.fromkeys(m.chunk_id for m in mentions))
+        chunks = assistant.store.chunks_by_id(order)
+        text = overview_answer(overview, {cid: n for n, cid in enumerate(order, 1)}, profile, question.english)
+        question.answer.events.append(event(EventKind.MUNICIPALITY_OVERVIEW, municipality=places[0]))
+        return _listed(question, text, [chunks[cid] for cid in order if cid in chunks])
+
+
+class EarlyRefusalRoute(Route):
+    """Refuse before generating, without calling an LLM, when the documents cannot answer.
+
+    The question asks for something the documents lack when one of its key words occurs in no
+    passage (allowing for misspellings) and the best passages miss most key words; or when no
+    passage is close in meaning and the key words are missing too.
+    """
+
+    name = "early-refusal"
+
+    def answer(self, question: Question) -> Iterator[str | Answer] | None:
+        if not self._nothing_relevant(question):
+            return None
+        question.answer.events.append(event(EventKind.NOTHING_RELEVANT))
+        return question.refuse()
+
+    @staticmethod
+    def _nothing_relevant(question: Question) -> bool:
+        retrieval, settings = question.retrieval, question.assistant.settings
+        if not retrieval.passages:
+            return True
+        municipality_terms = content_terms(" ".join(question.assistant.profile.municipalities))
+        unknown = [t for t in retrieval.unknown_terms if t not in municipality_terms]
+        if retrieval.municipalities:
+            # The municipality's own passages (or, if it has none, the region-wide ones) answer it,
+            # unless the question also asks for something the documents never mention.
+            return bool(unknown)
+        if unknown and retrieval.coverage < COVERAGE_WITH_UNKNOWN_TERMS:
+            return True
+        weak_match = retrieval.best_dense < settings.refusal_min_dense
+        return weak_match and retrieval.coverage < settings.refusal_min_coverage
+
+
+class GenerationRoute(Route):
+    """The generator answers from the retrieved passages; every sentence is checked as it streams.
+    When an LLM fails or its answer is not supported, the extractive answer replaces it."""
+
+    name = "generation"
+
+    def answer(self, question: Question) -> Iterator[str | Answer] | None:
+        retrieval = question.retrieval
+        # The question as retrieval understood it, misspellings corrected against the documents.
+        request = GenerationRequest(
+            retrieval.question, retrieval.passages, question.history, question.english, retrieval.municipalities
+        )
+        return self._generate(question, request)
+
+    def _generate(self, question: Question, request: GenerationRequest) -> Iterator[str | Answer]:
+        assistant, answer, generator = question.assistant, question.answer, question.generator
+        grounder = Grounder(request.passages, assistant.embedder, not generator.uses_llm, assistant.profile)
+        checker = StreamingChecker(grounder)
+        shown: list[str] = []
+        started = time.perf_counter()
+        try:
+            for piece in generator.stream(request):
+                for text in checker.feed(piece):
+                    yield _show(question, shown, text)
+            for text in checker.finish():
+                yield _show(question, shown, text)
+        except GeneratorError as error:
+            kind = EventKind.GENERATOR_TIMEOUT if isinstance(error, GeneratorTimeout) else EventKind.GENERATOR_FAILED
+            answer.events.append(event(kind, error=str(error)))
+            yield from _fallback(question, request, "failed")
+            return
+        answer.timings["generation_ms"] = (time.perf_counter() - started) * 1000
+        state = grounder.state
+        answer.events += state.events
+        if (state.refused or not generator.uses_llm) and not state.kept:
+            answer.text, answer.refused = assistant.refusal(request.english), True
+            yield question.finish()
+            return
+        if generator.uses_llm and (state.kept == 0 or state.dropped > state.kept):
+            yield from _fallback(question, request, "unsupported")
+            return
+        if generator.uses_llm and request.municipalities:
+            for text in complete_municipality_answer(grounder, request, assistant.profile):
+                answer.events.append(event(EventKind.MUNICIPALITY_COMPLETED))
+                shown.append(text)
+                yield text
+        answer.text = "".join(shown).strip()
+        answer.citations = citations(grounder)
+        yield question.finish()
+
+
+DEFAULT_ROUTES: tuple[Route, ...] = (
+    CommitmentListRoute(),
+    MunicipalityOverviewRoute(),
+    EarlyRefusalRoute(),
+    GenerationRoute(),
+)
+
+
+# --- shared steps -------------------------------------------------------------------------------------
+def _show(question: Question, shown: list[str], text: str) -> str:
+    """Record a checked piece as shown; the first one sets the time to first text."""
+    if not shown:
+        question.answer.timings["first_token_ms"] = (time.perf_counter() - question.started) * 1000
+    shown.append(text)
+    return text
+
+
+def _listed(question: Question, text: str, chunks: list) -> Iterator[str | Answer]:
+    """Number and check a list built from the index (every item is a verbatim sentence)."""
+    answer = question.answer
+    passages = [Passage(chunk, 1.0) for chunk in chunks]
+    grounder = Grounder(passages, None, trusted_frames=True, profile=question.assistant.profile)
+    checker = StreamingChecker(grounder)
+    answer.text = "".join(checker.feed(text) + checker.finish()).strip()
+    answer.citations = citations(grounder)
+    answer.retrieved = [Retrieved(p.chunk.source, p.chunk.page, 1.0, p.chunk.section, p.chunk.text) for p in passages]
+    yield answer.text
+    yield question.finish()
+
+
+def _fallback(question: Question, request: GenerationRequest, reason: str) -> Iterator[str | Answer]:
+    """The extractive answer, replacing whatever the LLM showed; the presenter shows the final text."""
+    answer, assistant = question.answer, question.assistant
+    answer.events.append(event(EventKind.FELL_BACK, reason=reason))
+    answer.generator = f"{answer.generator}→extractive"
+    grounder = Grounder(request.passages, None, trusted_frames=True, profile=assistant.profile)
+    checker = StreamingChecker(grounder)
+    texts = [t for piece in assistant.generator("extractive").stream(request) for t in checker.feed(piece)]
+    texts += checker.finish()
+    answer.text = "".join(texts).strip()
+    answer.citations = citations(grounder)
+    yield question.finish()
+
+
+def citations(grounder: Grounder) -> list[Citation]:
+    """The answer's citations, numbered in order of first use, with their supporting sentences."""
+    found = []
+    for new_number, original in enumerate(grounder.state.order, start=1):
+        chunk = grounder.sources[original - 1].passage.chunk
+        supporting = tuple(dict.fromkeys(grounder.state.supporting.get(original, [])))
+        found.append(
+            Citation(new_number, chunk.id, chunk.source, chunk.title, chunk.section, chunk.page, chunk.text, supporting)
+        )
+    return found

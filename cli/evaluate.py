@@ -1,0 +1,106 @@
+"""`kulturplan eval` and `kulturplan bench`: evaluation runs and performance figures (package `evals`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.common import DataDir, fail, app, settings_from
+
+
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path, typer.Argument(help="Gold questions (JSONL).")],
+    corpus: Annotated[Optional[Path], typer.Option(help="Ingest this folder first (into --data-dir or a temporary one).")] = None,
+    data_dir: DataDir = None,
+    generator: Annotated[Optional[str], typer.Option(help="extractive, local or openai.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for predictions.jsonl, report.json/.md and the chart.")] = Path("reports/eval"),
+    baseline: Annotated[Optional[Path], typer.Option(help="An earlier report.json to compare with.")] = None,
+    check: Annotated[Optional[Path], typer.Option(help="JSON {metric: threshold}; exit 1 when one is missed.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Answer every gold question and write predictions and a report."""
+    import datetime
+    import tempfile
+
+    from assistant.engine import Assistant
+    from ingest.pipeline import ingest as run_ingest
+    from evals import gold as gold_questions
+    from evals import metrics, report as reports, run
+    from kulturplan.embedding import EmbedderUnavailable
+    from kulturplan.store import StoreError
+
+    try:
+        gold = gold_questions.load_questions(questions)
+        thresholds = json.loads(check.read_text(encoding="utf-8")) if check else {}
+        previous = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
+    except gold_questions.GoldError as error:
+        fail(str(error))
+    except (OSError, ValueError) as error:
+        fail(f"cannot read {check if check else baseline}: {error}")
+    temporary = tempfile.TemporaryDirectory(prefix="kulturplan-eval-") if corpus and not data_dir else None
+    settings = settings_from(data_dir=Path(temporary.name) if temporary else data_dir)
+    try:
+        if corpus:
+            if not corpus.is_dir():
+                fail(f"--corpus {corpus} is not a folder")
+            report = run_ingest(settings, [corpus], progress=not quiet)
+            for skipped in report.skipped:
+                typer.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+        assistant = Assistant(settings)
+        if assistant.store.count() == 0:
+            fail("the index is empty: run `kulturplan ingest` or pass --corpus")
+        predictions = run.predict(assistant, gold, generator, progress=not quiet)
+    except (EmbedderUnavailable, StoreError) as error:
+        fail(str(error))
+    finally:
+        if temporary:
+            temporary.cleanup()
+    meta = {
+        "questions_file": str(questions),
+        "generator": generator or settings.generator,
+        "corpus": str(corpus or settings.data_dir),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    report = metrics.build_report(gold, predictions, meta)
+    reports.write_outputs(out, predictions, report)
+    for name, value in report["overall"].items():
+        typer.echo(f"{name:24} {value}")
+    if previous:
+        typer.echo("\nchange against the baseline:")
+        for name, before, now, change in metrics.compare(report, previous):
+            typer.echo(f"{name:24} {before} -> {now} ({change:+})")
+    typer.echo(f"\nwrote {out}/predictions.jsonl, report.json, report.md, per_tag.png")
+    problems = metrics.check_thresholds(report, thresholds)
+    for problem in problems:
+        typer.echo(f"threshold missed: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+
+
+@app.command()
+def bench(
+    out: Annotated[Path, typer.Option(help="Folder for bench.json, bench.md and latency.png.")] = Path("reports/bench"),
+    scales: Annotated[str, typer.Option(help="Corpus sizes as multiples of corpus/, comma-separated.")] = "1,100,1000",
+    corpus: Annotated[Optional[Path], typer.Option(help="Documents to benchmark on (default corpus/).")] = None,
+    no_local: Annotated[bool, typer.Option("--no-local", help="Skip the local LLM figures.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Measure load times, ingest throughput, retrieval and answer latency, memory; against plain llama-index."""
+    from evals import benchmark
+
+    settings = settings_from(data_dir=data_dir)
+    try:
+        sizes = sorted({int(part) for part in scales.split(",") if part.strip()})
+    except ValueError:
+        fail(f"--scales takes whole numbers separated by commas, got {scales!r}")
+    if not sizes or min(sizes) < 1:
+        fail("--scales must be positive")
+    result = benchmark.run(settings, corpus or settings.corpus_dir, out, sizes, include_local=not no_local, log=typer.echo)
+    typer.echo("\n" + benchmark.render_table(result))
+    typer.echo(f"wrote {out}/bench.json, bench.md, latency.png")

@@ -1,0 +1,1 @@
+"""Evaluation and benchmarks: gold questions, evaluation runs, metrics, reports and performance figures."""

@@ -1,0 +1,169 @@
+"""The Swedish language layer: sentences, words, stems, stopwords, numbers, names and the question's language.
+
+Every other module calls these functions, so that "a sentence" or "a content word" means the same
+thing in ingestion, retrieval, the grounding check and the answer. Sentences come from NLTK's Punkt
+model for Swedish (it knows "bl.a.", "t.ex." and "ca"), which llama-index-core ships in its NLTK
+cache; stems from Snowball's Swedish stemmer (PyStemmer); stopwords from bm25s's Swedish and English
+lists plus the words a region profile registers (its own name, which every passage shares).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
+
+# Words that say nothing about what a passage is about in this domain: question words and words
+# every culture-plan passage shares. They are left out when judging support and coverage.
+GENERIC_WORDS = {
+    "finns", "finnas", "fanns", "vilken", "vilket", "vilka", "vad", "hur", "var", "när", "vem", "vems",
+    "kultur", "kulturen", "kulturplan", "kulturplanen", "planen", "plan",
+    "region", "regionen", "regionala", "regional", "kommun", "kommunen", "kommuner", "kommunerna",
+    "göra", "gör", "ska", "skall", "också", "även", "enligt", "säger", "står", "handlar", "berätta",
+    "beskriv", "mer", "kan", "får", "ges", "olika", "bland", "annat", "många", "flera", "andra",
+    # Words that frame a question rather than name its subject.
+    "organisation", "organisationer", "aktör", "aktörer", "bakom", "står", "utgår", "uppgift", "uppgifter",
+    "roll", "rollen", "vill", "bra", "använda", "samhället", "samhälle", "konstform", "konstformer", "varför",
+    "händer", "hände", "hända", "gäller", "sker", "görs", "pågår", "erbjuds", "erbjuder", "arbetar",
+    "what", "which", "who", "how", "does", "say", "tell", "about", "plan", "culture", "cultural",
+}  # fmt: skip
+# English function words that never occur in Swedish text, for telling the question's language.
+ENGLISH_WORDS = {
+    "what", "which", "who", "whom", "how", "why", "where", "when", "is", "are", "was", "the", "does", "do",
+    "there", "about", "of", "and", "for", "to", "a", "an", "in", "it", "this", "that", "can", "you", "tell",
+}  # fmt: skip
+SWEDISH_STOPWORDS = frozenset(STOPWORDS_SWEDISH)
+
+STOPWORDS: set[str] = set(STOPWORDS_SWEDISH) | set(STOPWORDS_EN) | GENERIC_WORDS
+_stopwords_lock = threading.Lock()
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+# Names keep their hyphens ("Blekinge-Kronoberg"); budget tokens count punctuation too.
+_NAME_WORD = re.compile(r"[\w-]+")
+_BUDGET_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?")
+_CITATION = re.compile(r"\s*\[(\d+)\]")
+
+
+def add_stopwords(words: Iterable[str]) -> None:
+    """Register domain words (a region's own name) that every passage shares; additive and idempotent."""
+    with _stopwords_lock:
+        STOPWORDS.update(word.lower() for word in words)
+
+
+# --- words and stems ----------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def stemmer():
+    """The one Swedish Snowball stemmer (also handed to the BM25 index)."""
+    import Stemmer
+
+    return Stemmer.Stemmer("swedish")
+
+
+def stem(word: str) -> str:
+    return stemmer().stemWord(word.lower())
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words."""
+    return _TOKEN.findall(text.lower())
+
+
+def word_matches(text: str) -> list[re.Match[str]]:
+    """Words with their positions, hyphenated names kept whole."""
+    return list(_NAME_WORD.finditer(text))
+
+
+def budget_tokens(text: str) -> list[str]:
+    """Words and punctuation marks: a tokenizer-free stand-in for counting a chunk's size."""
+    return _BUDGET_TOKEN.findall(text)
+
+
+def content_terms(text: str) -> set[str]:
+    """Stems of the words that carry meaning (no stopwords, no generic domain words)."""
+    return {stem(word) for word in tokens(text) if len(word) > 1 and word not in STOPWORDS and not word.isdigit()}
+
+
+def is_stopword(word: str) -> bool:
+    return word.lower() in STOPWORDS
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers with thousands separators removed ("16 000" -> "16000")."""
+    return {re.sub(r"[ \u00a0]", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
+
+
+def names(text: str) -> set[str]:
+    """Stems of capitalised words that do not start a sentence: names of places and organisations."""
+    found = set()
+    for sentence in split_sentences(text):
+        for word in _TOKEN.findall(sentence)[1:]:
+            if word[:1].isupper() and len(word) > 2:
+                found.add(stem(word))
+    return found
+
+
+# --- sentences ----------------------------------------------------------------------------------------
+def _nltk_data_dir() -> Path | None:
+    """llama-index-core's bundled NLTK data (it holds Punkt's Swedish model), found without importing it."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "_static" / "nltk_cache"
+    return folder if folder.is_dir() else None
+
+
+# Standard Swedish abbreviations (Språkrådet's list) that Punkt's trained model lacks; without them
+# "ca. 300" or "s. 12" would end a sentence.
+EXTRA_ABBREVIATIONS = ("ca", "kr", "nr", "dvs", "d.v.s", "s", "fr.o.m", "inkl", "exkl", "milj", "jfr", "st", "tel", "e.d", "enl", "ang", "sek")
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    import nltk
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    folder = _nltk_data_dir()
+    if folder is not None and str(folder) not in nltk.data.path:
+        nltk.data.path.append(str(folder))
+    tokenizer = PunktTokenizer("swedish")
+    tokenizer._params.abbrev_types.update(EXTRA_ABBREVIATIONS)  # no public API for adding abbreviations
+    return tokenizer
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage or an answer; list items and lines stay separate units."""
+    tokenizer = _punkt()
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            sentences += [s.strip() for s in tokenizer.tokenize(line) if s.strip()]
+    return sentences
+
+
+def sentence_spans(line: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of one line, for text that is still streaming in."""
+    return list(_punkt().span_tokenize(line)) if line.strip() else []
+
+
+# --- citations and language -------------------------------------------------------------------------
+def citations_in(text: str) -> list[int]:
+    return [int(n) for n in _CITATION.findall(text)]
+
+
+def strip_citations(text: str) -> str:
+    return _CITATION.sub("", text).strip()
+
+
+def is_english(text: str) -> bool:
+    """True when a question is clearly English rather than Swedish."""
+    words = tokens(text)
+    english = sum(word in ENGLISH_WORDS for word in words)
+    swedish = sum(word in SWEDISH_STOPWORDS and word not in ENGLISH_WORDS for word in words)
+    return english >= 2 and english > 2 * swedish
