@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from kulturplan.commitments import Commitment, CommitmentStore, find_areas
 from kulturplan.region import RegionProfile
 
-_ASKS_FOR_COMMITMENTS = re.compile(
-    r"\båtagande\w*|\bvad ska\b.*\bgöra\b|\bvad gör\b|\buppdrag\w*\b|\bansvar(?:ar|et)?\b|\buppgift(?:er)?\b"
-    r"|\bcommit\w*|\bresponsib\w*",
-    re.IGNORECASE,
-)
+# Only an explicit question for commitments gets the whole list: "Vilka åtaganden har X?", "Vad
+# ska X göra?". "Vem ansvarar för Y?" asks for one fact and is answered from the best sentences.
+_ASKS_FOR_COMMITMENTS = re.compile(r"\båtagande\w*|\bvad ska\b.*\bgöra\b|\bcommitment\w*", re.IGNORECASE)
 # "Regionen" in a question means the regional level as a whole (the region and the regional
 # cultural organisations), so it does not narrow the list to one actor (RegionProfile.names_whole_region).
 
@@ -63,11 +61,19 @@ def find(query: CommitmentQuery, store: CommitmentStore) -> list[Commitment]:
 
 
 def list_answer(query: CommitmentQuery, commitments: list[Commitment], numbers: dict[str, int], english: bool) -> str:
-    """The answer text: a heading and one cited item per commitment (`numbers`: chunk id -> [n])."""
+    """The answer text: a heading, then per document (action-plan tables first) one cited item per
+    commitment (`numbers`: chunk id -> [n]), so every item says which plan it belongs to."""
     heading = (
         f"The culture plan's commitments for {query.label} (quoted in Swedish):"
         if english
         else f"Det här åtar sig kulturplanen för {query.label}:"
     )
-    items = [f"- {c.sentence.rstrip('.')} [{numbers[c.chunk_id]}]." for c in commitments]
-    return "\n".join([heading, *items])
+    by_document: dict[str, list[Commitment]] = {}
+    for c in sorted(commitments, key=lambda c: c.kind != "åtagande"):  # table rows of action plans first
+        by_document.setdefault(c.title or c.source, []).append(c)
+    lines = [heading]
+    for title, items in by_document.items():
+        if len(by_document) > 1:
+            lines.append(f"{'From' if english else 'Ur'} {title}:")
+        lines += [f"- {c.sentence.rstrip('.')} [{numbers[c.chunk_id]}]." for c in items]
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from assistant.events import EventKind, event
+from assistant.evidence import EvidenceScorer, Weights
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
 from assistant.generators import ChatModelGenerator, Generator, GeneratorError, make_generator
 from assistant.prompts import rewrite_messages
@@ -48,6 +49,7 @@ class Assistant:
         self._store = store
         self._embedder = embedder
         self._retriever: HybridRetriever | None = None
+        self._evidence_scorer: EvidenceScorer | None = None
         self._generators: dict[str, Generator] = dict(generators or {})
         self._lock = threading.Lock()
 
@@ -63,6 +65,14 @@ class Assistant:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    @property
+    def evidence_scorer(self) -> EvidenceScorer:
+        if self._evidence_scorer is None:
+            settings = self.settings
+            weights = Weights(settings.evidence_coverage_weight, settings.evidence_type_weight)
+            self._evidence_scorer = EvidenceScorer(self.embedder, weights, settings.embedding_answer_prompt)
+        return self._evidence_scorer
 
     @property
     def retriever(self) -> HybridRetriever:

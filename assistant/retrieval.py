@@ -12,15 +12,18 @@ import difflib
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.scope import rerank_by_scope
 from assistant.types import Passage
 from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
-from kulturplan.language import content_terms, is_stopword, stem, stemmer
+from assistant.evidence import idf_function
+from kulturplan.language import content_terms, is_english, is_stopword, stem, stemmer, tokens
 from kulturplan.region import metadata_key
 from kulturplan.store import ChunkStore
 
@@ -29,6 +32,7 @@ VERSION_CHECK_SECONDS = 5.0
 # A question word this close to a word of the documents is a misspelling of it ("språksteget").
 TYPO_CUTOFF = 0.8
 MIN_CORRECTED_LENGTH = 5
+MIN_COMPOUND_PART = 3
 
 
 @dataclass
@@ -63,8 +67,14 @@ class Bm25Index:
             if nodes
             else None
         )
-        self.vocabulary: set[str] = set().union(*(content_terms(c.searchable_text) for c in chunks))
-        self._vocabulary_list = sorted(self.vocabulary)
+        # Document frequencies of every word stem, recomputed whenever the index changes: how much a
+        # word of the question tells (assistant.evidence) comes from here, not from a word list.
+        frequency: Counter[str] = Counter()
+        for chunk in chunks:
+            frequency.update({stem(w) for w in tokens(chunk.searchable_text)})
+        self.idf = idf_function(dict(frequency), len(chunks))
+        self.all_stems = set(frequency)  # every word stem, stopwords included ("blekinge")
+        self._all_stems_list = sorted(self.all_stems)
 
     def correct_spelling(self, question: str) -> str:
         """Replace words the documents lack by the documents' closest word ("språksteget" -> "språksteg")."""
@@ -72,24 +82,36 @@ class Bm25Index:
         def fix(match: re.Match) -> str:
             word = match.group(0)
             term = stem(word)
-            if len(word) < MIN_CORRECTED_LENGTH or term in self.vocabulary or is_stopword(word):
+            if len(word) < MIN_CORRECTED_LENGTH or term in self.all_stems or is_stopword(word):
                 return word
-            close = difflib.get_close_matches(term, self._vocabulary_list, n=1, cutoff=TYPO_CUTOFF)
+            close = difflib.get_close_matches(term, self._all_stems_list, n=1, cutoff=TYPO_CUTOFF)
             return close[0] if close else word
 
         return re.sub(r"\w+", fix, question)
 
     def unknown_terms(self, question: str) -> list[str]:
-        """The question's content terms that no passage contains, not even as a near spelling."""
-        missing = content_terms(question) - self.vocabulary
-        return sorted(t for t in missing if not self._close_term(t))
+        """The question's content terms that no passage contains, not even as a near spelling or as
+        the parts of a compound. Meaningless for an English question (a Swedish index lacks English)."""
+        if is_english(question):
+            return []
+        missing = content_terms(question) - self.all_stems
+        return sorted(t for t in missing if not self._close_term(t) and not self._compound_of_known(t))
 
     def _close_term(self, term: str) -> bool:
         """A misspelling of a document word, or a form the stemmer left longer ("arv" / "arvet")."""
-        if difflib.get_close_matches(term, self._vocabulary_list, n=1, cutoff=TYPO_CUTOFF):
+        if difflib.get_close_matches(term, self._all_stems_list, n=1, cutoff=TYPO_CUTOFF):
             return True
-        start = bisect.bisect_left(self._vocabulary_list, term)
-        return len(term) >= 3 and start < len(self._vocabulary_list) and self._vocabulary_list[start].startswith(term)
+        start = bisect.bisect_left(self._all_stems_list, term)
+        return len(term) >= 3 and start < len(self._all_stems_list) and self._all_stems_list[start].startswith(term)
+
+    def _compound_of_known(self, term: str) -> bool:
+        """A Swedish compound of two words the documents use ("konstnärsresidenset" = konstnär + residens)."""
+        for cut in range(MIN_COMPOUND_PART, len(term) - MIN_COMPOUND_PART + 1):
+            head, tail = term[:cut], term[cut:]
+            heads = (head, head[:-1]) if head.endswith("s") else (head,)  # the linking s: "konstnärs-"
+            if any(h in self.all_stems for h in heads) and (tail in self.all_stems or self._close_term(tail)):
+                return True
+        return False
 
     def search(self, question: str, k: int) -> list[tuple[Chunk, float]]:
         if self.retriever is None:
@@ -160,6 +182,7 @@ class HybridRetriever:
             for chunk_id in chunks
         ]
         candidates.sort(key=lambda p: (p.score, p.dense), reverse=True)
+        candidates = rerank_by_scope(question, candidates, settings.profile)
         passages = self._select(candidates, limit, municipalities)
         return Retrieval(
             question=question,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from assistant import commitment_answers
 from assistant.events import EventKind, event
+from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
 from assistant.municipality_overview import complete_municipality_answer, municipality_overview, overview_answer
@@ -26,9 +27,8 @@ from kulturplan.language import content_terms
 if TYPE_CHECKING:
     from assistant.engine import Assistant
 
-# With a key word the documents lack, the best passages must still hold this share of the key words.
+# With a subject word the index lacks, the best passages must still hold this share of the subject words.
 COVERAGE_WITH_UNKNOWN_TERMS = 0.67
-
 
 @dataclass
 class Question:
@@ -44,6 +44,7 @@ class Question:
     max_passages: int | None = None
     municipality: str | None = None
     _retrieval: Retrieval | None = field(default=None, repr=False)
+    _evidence: list[ScoredSentence] | None = field(default=None, repr=False)
 
     @property
     def retrieval(self) -> Retrieval:
@@ -57,6 +58,16 @@ class Question:
                 for p in self._retrieval.passages
             ]
         return self._retrieval
+
+    @property
+    def evidence(self) -> list[ScoredSentence]:
+        """The retrieved passages' sentences, best answer first (computed once)."""
+        if self._evidence is None:
+            retrieval = self.retrieval
+            self._evidence = self.assistant.evidence_scorer.score(
+                retrieval.question, retrieval.passages, self.assistant.retriever.bm25().idf
+            )
+        return self._evidence
 
     def finish(self) -> Answer:
         self.answer.timings["total_ms"] = (time.perf_counter() - self.started) * 1000
@@ -122,12 +133,10 @@ class MunicipalityOverviewRoute(Route):
 
 
 class EarlyRefusalRoute(Route):
-    """Refuse before generating, without calling an LLM, when the documents cannot answer.
-
-    The question asks for something the documents lack when one of its key words occurs in no
-    passage (allowing for misspellings) and the best passages miss most key words; or when no
-    passage is close in meaning and the key words are missing too.
-    """
+    """Refuse before generating, without calling an LLM, when the documents cannot answer: a subject
+    word of the question occurs nowhere in the index (not even misspelt or as part of a compound) and
+    the best passages miss most subject words; or no sentence of the retrieved passages is evidence
+    enough (calibrated threshold on the best sentence's score, evals/calibrate.py)."""
 
     name = "early-refusal"
 
@@ -142,16 +151,15 @@ class EarlyRefusalRoute(Route):
         retrieval, settings = question.retrieval, question.assistant.settings
         if not retrieval.passages:
             return True
-        municipality_terms = content_terms(" ".join(question.assistant.profile.municipalities))
+        profile = question.assistant.profile
+        if retrieval.municipalities and not content_terms(question.text) - content_terms(" ".join(profile.municipalities)):
+            return False  # "Vilken kultur finns i X?": the place's own passages answer it
+        municipality_terms = content_terms(" ".join(profile.municipalities))
         unknown = [t for t in retrieval.unknown_terms if t not in municipality_terms]
-        if retrieval.municipalities:
-            # The municipality's own passages (or, if it has none, the region-wide ones) answer it,
-            # unless the question also asks for something the documents never mention.
-            return bool(unknown)
         if unknown and retrieval.coverage < COVERAGE_WITH_UNKNOWN_TERMS:
             return True
-        weak_match = retrieval.best_dense < settings.refusal_min_dense
-        return weak_match and retrieval.coverage < settings.refusal_min_coverage
+        best = question.evidence[0].score if question.evidence else 0.0
+        return best < settings.answer_min_score
 
 
 class GenerationRoute(Route):
@@ -164,7 +172,8 @@ class GenerationRoute(Route):
         retrieval = question.retrieval
         # The question as retrieval understood it, misspellings corrected against the documents.
         request = GenerationRequest(
-            retrieval.question, retrieval.passages, question.history, question.english, retrieval.municipalities
+            retrieval.question, retrieval.passages, question.history, question.english, retrieval.municipalities,
+            evidence=question.evidence,
         )
         return self._generate(question, request)
 

@@ -56,7 +56,10 @@ def sources(
     documents = open_store(settings).documents()
     if as_json:
         rows = [
-            {"source": d.source, "title": d.title, "format": d.format, "chunks": d.chunks, "pages": d.pages}
+            {
+                "source": d.source, "title": d.title, "format": d.format, "chunks": d.chunks, "pages": d.pages,
+                "region": d.region, "period_start": d.period_start, "period_end": d.period_end,
+            }
             for d in documents
         ]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -64,9 +67,11 @@ def sources(
     if not documents:
         typer.echo("No documents indexed yet: run `kulturplan ingest`.")
         return
-    typer.echo(f"{'source':40} {'format':6} {'chunks':>6} {'pages':>5}  title")
+    typer.echo(f"{'source':40} {'format':6} {'chunks':>6} {'pages':>5} {'region':12} {'period':9}  title")
     for d in documents:
-        typer.echo(f"{d.source:40} {d.format:6} {d.chunks:>6} {d.pages or '':>5}  {d.title}")
+        typer.echo(
+            f"{d.source:40} {d.format:6} {d.chunks:>6} {d.pages or '':>5} {d.region or '-':12} {d.period or '-':9}  {d.title}"
+        )
 
 
 

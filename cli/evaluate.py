@@ -19,7 +19,8 @@ def evaluate(
     generator: Annotated[Optional[str], typer.Option(help="extractive, local or openai.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for predictions.jsonl, report.json/.md and the chart.")] = Path("reports/eval"),
     baseline: Annotated[Optional[Path], typer.Option(help="An earlier report.json to compare with.")] = None,
-    check: Annotated[Optional[Path], typer.Option(help="JSON {metric: threshold}; exit 1 when one is missed.")] = None,
+    check: Annotated[Optional[Path], typer.Option(help="JSON {metric: threshold} (or {set: {...}}); exit 1 when one is missed.")] = None,
+    check_set: Annotated[str, typer.Option(help="Which set of thresholds in a --check file with several.")] = "gold",
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Answer every gold question and write predictions and a report."""
@@ -35,10 +36,10 @@ def evaluate(
 
     try:
         gold = gold_questions.load_questions(questions)
-        thresholds = json.loads(check.read_text(encoding="utf-8")) if check else {}
+        thresholds = metrics.thresholds_for(json.loads(check.read_text(encoding="utf-8")), check_set) if check else {}
         previous = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
-    except gold_questions.GoldError as error:
-        fail(str(error))
+    except (gold_questions.GoldError, KeyError) as error:
+        fail(str(error).strip("'\""))
     except (OSError, ValueError) as error:
         fail(f"cannot read {check if check else baseline}: {error}")
     temporary = tempfile.TemporaryDirectory(prefix="kulturplan-eval-") if corpus and not data_dir else None

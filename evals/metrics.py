@@ -104,6 +104,15 @@ def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[tuple[str,
     return rows
 
 
+def thresholds_for(data: dict[str, Any], name: str) -> dict[str, float]:
+    """The thresholds of one question set: a flat {metric: value} file, or {set name: {...}}."""
+    if all(isinstance(value, (int, float)) for value in data.values()):
+        return data
+    if name not in data:
+        raise KeyError(f"no thresholds for {name!r} (the file has: {', '.join(sorted(data))})")
+    return data[name]
+
+
 def check_thresholds(report: dict[str, Any], thresholds: dict[str, float]) -> list[str]:
     """Messages for every metric on the wrong side of its threshold."""
     problems = []

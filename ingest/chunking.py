@@ -2,7 +2,14 @@
 
 Paragraphs of one section are packed together until the budget is reached; a chunk never crosses a
 section boundary, so every chunk has one heading path to cite. A paragraph longer than the budget is
-split at sentence boundaries by llama-index's SentenceSplitter.
+split at sentence boundaries by llama-index's SentenceSplitter; a table row never is, and the rows of
+one table start a fresh chunk when the whole table would not fit in the current one.
+
+Every chunk's text begins with its section's heading (so headings are searched and quoted): the first
+chunk of a section with the heading lines right above it, exactly as they stand in the document text;
+later chunks with the section's own heading line. `Chunk.start`/`end` are offsets in the document
+text (`sections()`): the first chunk's span includes its headings, so `full[start:end] == text`;
+for a later chunk the span is its body, and `text == heading + "\\n\\n" + full[start:end]`.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ class _Piece:
     text: str
     start: int
     page: int | None
+    row: bool = False  # a table row: never split
 
 
 @dataclass
 class Section:
     heading_path: tuple[str, ...]
     pieces: list[_Piece] = field(default_factory=list)
+    # The heading lines right above the section's first paragraph (its own heading and any headings
+    # with no text of their own before it), as one piece of the document text; None at the start.
+    lead: _Piece | None = None
 
 
 def sections(document: ParsedDocument) -> tuple[list[Section], str]:
@@ -39,6 +50,7 @@ def sections(document: ParsedDocument) -> tuple[list[Section], str]:
     texts: list[str] = []
     offset = 0
     current = Section(())
+    lead: list[_Piece] = []  # heading blocks since the last paragraph
     for block in document.blocks:
         start = offset
         texts.append(block.text)
@@ -50,11 +62,21 @@ def sections(document: ParsedDocument) -> tuple[list[Section], str]:
             if current.pieces:
                 result.append(current)
             current = Section(tuple(heading for _, heading in path))
+            lead.append(_Piece(block.text, start, block.page))
         else:
-            current.pieces.append(_Piece(block.text, start, block.page))
+            if lead and not current.pieces:
+                current.lead = _joined(lead)
+            lead = []
+            current.pieces.append(_Piece(block.text, start, block.page, row=block.kind == "row"))
     if current.pieces:
         result.append(current)
+    if lead:  # headings at the very end, with no text below them: kept as a section of their own
+        result.append(Section(tuple(heading for _, heading in path), lead=_joined(lead)))
     return result, PARAGRAPH_SEPARATOR.join(texts)
+
+
+def _joined(pieces: list[_Piece]) -> _Piece:
+    return _Piece(PARAGRAPH_SEPARATOR.join(p.text for p in pieces), pieces[0].start, pieces[0].page)
 
 
 def _split_long(piece: _Piece, budget: int, tokenize: Callable[[str], list]) -> list[_Piece]:
@@ -69,7 +91,39 @@ def _split_long(piece: _Piece, budget: int, tokenize: Callable[[str], list]) -> 
 
 
 def _within_budget(piece: _Piece, budget: int, tokenize: Callable[[str], list]) -> list[_Piece]:
-    return _split_long(piece, budget, tokenize) if len(tokenize(piece.text)) > budget else [piece]
+    if piece.row or len(tokenize(piece.text)) <= budget:
+        return [piece]
+    return _split_long(piece, budget, tokenize)
+
+
+def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) -> list[list[_Piece]]:
+    """The section's pieces packed into chunks; the budget leaves room for the heading lead-in."""
+    heading = section.heading_path[-1] if section.heading_path else ""
+    reserve = len(tokenize(section.lead.text)) if section.lead else len(tokenize(heading)) if heading else 0
+    budget = max(max_tokens - reserve, max_tokens // 2)
+    pieces = [part for whole in section.pieces for part in _within_budget(whole, budget, tokenize)]
+    sizes = [len(tokenize(piece.text)) for piece in pieces]
+    groups: list[list[_Piece]] = []
+    current: list[_Piece] = []
+    used = 0
+    for index, (piece, size) in enumerate(zip(pieces, sizes)):
+        starts_table = piece.row and (index == 0 or not pieces[index - 1].row)
+        if starts_table and current:
+            # The rows of one table stay together: a table that would not fit after the text before
+            # it starts a chunk of its own (and fills it before the next one).
+            end = next((i for i in range(index, len(pieces)) if not pieces[i].row), len(pieces))
+            table = sum(sizes[index:end])
+            if used + table > budget:
+                groups.append(current)
+                current, used = [], 0
+        if current and used + size > budget:
+            groups.append(current)
+            current, used = [], 0
+        current.append(piece)
+        used += size
+    if current:
+        groups.append(current)
+    return groups
 
 
 def chunk_document(
@@ -81,25 +135,27 @@ def chunk_document(
     profile: RegionProfile | None = None,
 ) -> list[Chunk]:
     profile = profile or load_profile()
-    groups: list[tuple[tuple[str, ...], list[_Piece]]] = []
+    spans: list[tuple[tuple[str, ...], str, int, int, list[_Piece]]] = []  # path, text, start, end, pieces
     for section in sections(document)[0]:
-        current: list[_Piece] = []
-        used = 0
-        for whole in section.pieces:
-            for piece in _within_budget(whole, max_tokens, tokenize):
-                size = len(tokenize(piece.text))
-                if current and used + size > max_tokens:
-                    groups.append((section.heading_path, current))
-                    current, used = [], 0
-                current.append(piece)
-                used += size
-        if current:
-            groups.append((section.heading_path, current))
+        heading = section.heading_path[-1] if section.heading_path else ""
+        if not section.pieces and section.lead:  # trailing headings: their own chunk
+            lead = section.lead
+            spans.append((section.heading_path, lead.text, lead.start, lead.start + len(lead.text), [lead]))
+            continue
+        for number, pieces in enumerate(_groups(section, max_tokens, tokenize)):
+            body = PARAGRAPH_SEPARATOR.join(p.text for p in pieces)
+            start, end = pieces[0].start, pieces[-1].start + len(pieces[-1].text)
+            if number == 0 and section.lead:
+                text, start = section.lead.text + PARAGRAPH_SEPARATOR + body, section.lead.start
+            elif heading and not body.startswith(heading):
+                text = heading + PARAGRAPH_SEPARATOR + body
+            else:
+                text = body
+            spans.append((section.heading_path, text, start, end, pieces))
 
     doc_id = document_id(source)
     chunks = []
-    for position, (heading_path, pieces) in enumerate(groups):
-        text = PARAGRAPH_SEPARATOR.join(p.text for p in pieces)
+    for position, (heading_path, text, start, end, pieces) in enumerate(spans):
         pages = [p.page for p in pieces if p.page is not None]
         searchable = " ".join((*heading_path, text))
         chunks.append(
@@ -111,14 +167,14 @@ def chunk_document(
                 position=position,
                 text=text,
                 heading_path=heading_path,
-                start=pieces[0].start,
-                end=pieces[-1].start + len(pieces[-1].text),
+                start=start,
+                end=end,
                 page=pages[0] if pages else None,
                 page_end=pages[-1] if pages else None,
                 municipalities=profile.find_municipalities(searchable),
                 region_wide=profile.is_region_wide(searchable),
                 doc_hash=doc_hash,
-                doc_chunks=len(groups),
+                doc_chunks=len(spans),
                 doc_pages=document.pages,
             )
         )

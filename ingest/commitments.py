@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kulturplan.store import ChunkStore
 
 # Bump when the rules below change: every document's commitments are then extracted again.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 
 # --- commitment triggers --------------------------------------------------------------------------
@@ -255,6 +255,21 @@ def _municipalities(sentence: str, profile: RegionProfile) -> tuple[tuple[str, .
     return named, False
 
 
+# --- action-plan tables ------------------------------------------------------------------------------
+# A table row read as "3 – Åtagande: ...; Ansvarig: Musik i Blekinge, kommunerna; År: 2024" (see
+# ingest/tables.py) is a commitment by construction: the responsible column names its actors.
+_RESPONSIBLE_CELL = re.compile(r"(?:^|;\s*)(?:huvud)?ansvar(?:ig|iga|et)?(?:\s+\w+)?\s*:\s*([^;]+)", re.IGNORECASE)
+_ACTOR_SEPARATOR = re.compile(r"\s*(?:,|/|\boch\b|\bsamt\b|&)\s*")
+
+
+def table_row_actors(row: str) -> tuple[str, ...]:
+    """The actors of a table row's responsible column ("Ansvarig: A, B och C"), or () for no such row."""
+    match = _RESPONSIBLE_CELL.search(row)
+    if not match:
+        return ()
+    return _unique(part.strip(" .") for part in _ACTOR_SEPARATOR.split(match.group(1)) if part.strip(" ."))
+
+
 # --- extraction ---------------------------------------------------------------------------------------
 def extract(chunks: Sequence[Chunk], profile: RegionProfile | None = None) -> list[Commitment]:
     """The commitments stated in `chunks` (best given one whole document, in order)."""
@@ -271,13 +286,14 @@ def extract(chunks: Sequence[Chunk], profile: RegionProfile | None = None) -> li
         )
         for sentence in split_sentences(chunk.text):
             repaired = _repair(sentence, capitalised)
-            kind = commitment_kind(repaired)
+            responsible = table_row_actors(sentence)
+            kind = "åtagande" if responsible else commitment_kind(repaired)
             if kind is None:
                 continue
             spans = organisation_spans(repaired, profile)
             masked = _mask(repaired, spans)
             mentioned = sorted([(start, name) for start, _, name in spans] + _generic_actors(masked, rules))
-            actors = _unique(name for _, name in mentioned) or heading_orgs[:1]
+            actors = responsible or _unique(name for _, name in mentioned) or heading_orgs[:1]
             places, region_wide = _municipalities(sentence, profile)
             commitment = Commitment(
                 id=content_hash(chunk.id, sentence)[:20],

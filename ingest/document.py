@@ -1,4 +1,4 @@
-"""What a reader produces: a document as a sequence of headings and paragraphs."""
+"""What a reader produces: a document as a sequence of headings, paragraphs and table rows."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ class UnreadableDocument(Exception):
 @dataclass(frozen=True)
 class Block:
     text: str
-    kind: Literal["heading", "paragraph"] = "paragraph"
+    # "row": one table row, its cells named by their column headers (see `ingest.tables`); chunking
+    # never splits a row and keeps the rows of one table together where the budget allows.
+    kind: Literal["heading", "paragraph", "row"] = "paragraph"
     level: int = 1  # heading level, 1 = top section
     page: int | None = None
 
@@ -24,7 +26,10 @@ class ParsedDocument:
     format: str
     blocks: list[Block] = field(default_factory=list)
     pages: int | None = None
+    # What the reader left out on purpose, one line each: page chrome (running headers and footers,
+    # page numbers) and web boilerplate. Everything else that was read is in `blocks` or `title`.
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def has_text(self) -> bool:
-        return any(block.kind == "paragraph" and block.text.strip() for block in self.blocks)
+        return any(block.kind != "heading" and block.text.strip() for block in self.blocks)

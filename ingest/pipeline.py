@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ingest.chunking import chunk_document
 from ingest.document import UnreadableDocument
 from ingest.readers import read_document
+from ingest.scope import document_scope, with_scope
 from kulturplan.chunks import Chunk, content_hash, document_id
 from ingest.commitments import sync
 from kulturplan.commitments import CommitmentStore
@@ -34,7 +35,7 @@ from kulturplan.embedding import Embedder
 from kulturplan.store import ChunkStore
 
 # Bump when parsing or chunking changes, so that unchanged files are chunked again.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 # Provenance notes and hidden files in a corpus folder are no plan documents.
 IGNORED_NAMES = {"readme.md", "readme.txt", "license", "license.txt"}
 # Embedding throughput of the default model (EmbeddingGemma, bf16) on the 2-core CI machine, measured
@@ -320,6 +321,7 @@ class Ingestor:
                 document, file.source, doc_hash, self.settings.chunk_max_tokens, self.embedder.tokenize,
                 self.settings.profile,
             )
+            chunks = with_scope(chunks, document_scope(document, file.source, self.settings.profile))
         except UnreadableDocument as error:
             # What was indexed from an earlier, readable version stays until --prune.
             report.skipped.append(Skipped(file.source, str(error)))

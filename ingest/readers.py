@@ -8,17 +8,16 @@ of web pages), markdown-it-py and charset-normalizer.
 from __future__ import annotations
 
 import io
-import logging
 import re
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
 from ingest.document import Block, ParsedDocument, UnreadableDocument
 from ingest.plaintext import blocks_from_text, is_boilerplate
+from ingest.tables import table_blocks
 from kulturplan.registry import Registry, UnknownBackend
 
 # Readers by file extension (".pdf"); plugins register through the "kulturplan.readers" entry points.
@@ -54,6 +53,7 @@ def read_document(path: Path, data: bytes) -> ParsedDocument:
     if not data.strip():
         raise UnreadableDocument("the file is empty")
     document = reader.read(data, path)
+    document.dropped += [b.text for b in document.blocks if b.text.strip() and is_boilerplate(b.text)]
     document.blocks = [b for b in document.blocks if b.text.strip() and not is_boilerplate(b.text)]
     if not document.has_text:
         raise UnreadableDocument("no text could be extracted")
@@ -99,8 +99,9 @@ class TextReader(Reader):
     extensions = (".txt",)
 
     def read(self, data: bytes, path: Path) -> ParsedDocument:
-        title, blocks = _title_from(blocks_from_text(decode_text(data)), path)
-        return ParsedDocument(title=title, format=self.format, blocks=blocks)
+        dropped: list[str] = []
+        title, blocks = _title_from(blocks_from_text(decode_text(data), dropped=dropped), path)
+        return ParsedDocument(title=title, format=self.format, blocks=blocks, dropped=dropped)
 
 
 class MarkdownReader(Reader):
@@ -119,17 +120,21 @@ def markdown_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     heading_level = 0
     row: list[str] | None = None  # the cells of the table row being read
+    rows: list[list[str]] = []  # the rows of the table being read
     for token in tokens:
         if token.type == "heading_open":
             heading_level = int(token.tag[1:])
+        elif token.type == "table_open":
+            rows = []
         elif token.type == "tr_open":
             row = []
         elif token.type == "tr_close":
-            # One block per table row, cells joined as the DOCX reader does: a cell per paragraph
-            # separated "Ronneby" from "Konstresurscentrum" on its row (HTML tables come this way too).
-            if cells := [cell for cell in row or [] if cell]:
-                blocks.append(Block(" | ".join(cells)))
+            rows.append(row or [])
             row = None
+        elif token.type == "table_close":
+            # One block per row naming its column headers (HTML tables come this way too): a Markdown
+            # table's first row is its header.
+            blocks += table_blocks(rows, header=True)
         elif token.type == "inline":
             content = _plain_inline(token)
             if row is not None:
@@ -318,57 +323,18 @@ _GENERATED_PDF_TITLE = re.compile(
 )
 
 
-@contextmanager
-def _quiet_pypdf():
-    """pypdf logs what it repairs ("EOF marker not found") as warnings, which, with logging not set
-    up, are printed to stderr between the CLI's one-line reports. What matters is raised instead."""
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 class PdfReader(Reader):
     format = "pdf"
     extensions = (".pdf",)
 
     def read(self, data: bytes, path: Path) -> ParsedDocument:
-        from pypdf import PdfReader as PypdfReader
-        from pypdf.errors import DependencyError, DeprecationError, FileNotDecryptedError, PyPdfError
+        from ingest.pdf import read_pdf
 
-        try:
-            with _quiet_pypdf():
-                pdf = PypdfReader(io.BytesIO(data))
-                if pdf.is_encrypted and not pdf.decrypt(""):  # an empty user password opens many PDFs
-                    raise UnreadableDocument("the PDF is encrypted (password protected)")
-                blocks: list[Block] = []
-                for number, page in enumerate(pdf.pages, start=1):
-                    blocks += blocks_from_text(page.extract_text() or "", page=number)
-                page_count = len(pdf.pages)
-                meta_title = (pdf.metadata.title if pdf.metadata else None) or ""
-        except FileNotDecryptedError as error:
-            raise UnreadableDocument("the PDF is encrypted (password protected)") from error
-        except DependencyError as error:
-            # AES-encrypted PDFs (often "owner password only", to block copying) need `cryptography`;
-            # pypdf raises DependencyError, which is no PyPdfError and used to crash the whole run.
-            raise UnreadableDocument(
-                "the PDF is AES-encrypted; reading it needs the 'cryptography' package (pip install cryptography)"
-            ) from error
-        except (
-            PyPdfError, DeprecationError, NotImplementedError, zlib.error, RecursionError,
-            ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError,
-        ) as error:  # fmt: skip
-            # Damaged files raise any of these from deep inside pypdf (a broken xref, an unknown stream
-            # filter, a bad zlib stream). The error's text can hold raw bytes: name only its type.
-            raise UnreadableDocument(
-                f"the PDF is corrupt or truncated and cannot be parsed ({error.__class__.__name__})"
-            ) from error
-        if not any(b.kind == "paragraph" for b in blocks):
+        pdf = read_pdf(data)
+        blocks = pdf.blocks
+        if not any(b.kind != "heading" for b in blocks):
             raise UnreadableDocument("the PDF has no text layer (scanned images?)")
-        meta_title = meta_title.strip()
+        meta_title = pdf.meta_title
         if meta_title and not _GENERATED_PDF_TITLE.match(meta_title):
             # The first heading stays a section heading unless it merely repeats the title: it used to
             # be dropped whenever the metadata title won, and page 1 lost its heading path.
@@ -377,7 +343,7 @@ class PdfReader(Reader):
             title = meta_title
         else:
             title, blocks = _title_from(blocks, path)
-        return ParsedDocument(title=title, format=self.format, blocks=blocks, pages=page_count)
+        return ParsedDocument(title=title, format=self.format, blocks=blocks, pages=pdf.pages, dropped=pdf.dropped)
 
 
 # --- DOCX -----------------------------------------------------------------------------------------
@@ -429,7 +395,8 @@ class DocxReader(Reader):
         blocks: list[Block] = []
         for item in document.iter_inner_content():
             if isinstance(item, Table):
-                blocks += [Block(row) for row in _table_rows(item)]
+                rows, bold_header = _table_rows(item)
+                blocks += table_blocks(rows, header=True if bold_header else None)
                 continue
             text = item.text.strip()
             style = (item.style.name if item.style is not None else "").strip()
@@ -449,14 +416,25 @@ class DocxReader(Reader):
         return ParsedDocument(title=title, format=self.format, blocks=blocks)
 
 
-def _table_rows(table) -> list[str]:
+def _table_rows(table) -> tuple[list[list[str]], bool]:
+    """The table's cells by row (a merged cell once, at its first column) and whether its first row
+    is marked as a header: repeated on each page, or all bold."""
     rows = []
     for row in table.rows:
-        cells = [cell.text.strip() for cell in row.cells]
-        unique = list(dict.fromkeys(c for c in cells if c))  # merged cells repeat their text
-        if unique:
-            rows.append(" | ".join(unique))
-    return rows
+        cells, seen = [], set()
+        for cell in row.cells:
+            cells.append("" if id(cell._tc) in seen else cell.text.strip())
+            seen.add(id(cell._tc))
+        rows.append(cells)
+    first = table.rows[0] if table.rows else None
+    marked = False
+    if first is not None:
+        repeated = first._tr.trPr is not None and first._tr.trPr.find(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblHeader"
+        ) is not None
+        runs = [run for cell in first.cells for p in cell.paragraphs for run in p.runs if run.text.strip()]
+        marked = repeated or (bool(runs) and all(run.bold for run in runs))
+    return rows, marked
 
 
 for _reader in (TextReader(), MarkdownReader(), HtmlReader(), PdfReader(), DocxReader()):

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from kulturplan.region import metadata_key
 
 HEADING_SEPARATOR = " > "
+# A plan period is at most this many years; a longer "span" is two unrelated years.
+MAX_PERIOD_YEARS = 12
+_YEAR = r"(?:19|20)\d\d"
+_PERIOD = re.compile(
+    rf"(?<!\d)(?:(?P<date>{_YEAR})-[01]\d-[0-3]\d"  # 2024-03-14
+    rf"|(?P<start>{_YEAR})\s*[–—\-_/]\s*(?P<end>{_YEAR}|\d\d)"  # 2024–2027, 2024-2027, 2024_2027, 2024–27
+    rf"|(?P<year>{_YEAR}))(?!\d)"  # 2023
+)
 
 
 def content_hash(*parts: object) -> str:
@@ -22,6 +31,25 @@ def content_hash(*parts: object) -> str:
 def document_id(source: str) -> str:
     """Stable id of a document: derived from its path relative to the ingested folder."""
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def periods_in(text: str) -> list[tuple[str, int, int]]:
+    """The times `text` names, in order, as (kind, first year, last year): kind "span" for a period
+    ("2024–2027", "2024-2027", "2024_2027", "2024–27"), "date" ("2024-03-14") or "year" ("2023")."""
+    found: list[tuple[str, int, int]] = []
+    for match in _PERIOD.finditer(text):
+        if match["date"]:
+            found.append(("date", int(match["date"]), int(match["date"])))
+        elif match["start"]:
+            start, end = int(match["start"]), match["end"]
+            last = int(end) if len(end) == 4 else start // 100 * 100 + int(end)
+            if 0 < last - start <= MAX_PERIOD_YEARS:
+                found.append(("span", start, last))
+            else:  # "2019-2018", "2024-03": not a period
+                found.append(("year", start, start))
+        else:
+            found.append(("year", int(match["year"]), int(match["year"])))
+    return found
 
 
 @dataclass(frozen=True)
@@ -42,6 +70,11 @@ class Chunk:
     doc_hash: str = ""  # hash of the file's bytes and the pipeline version
     doc_chunks: int = 0  # how many chunks the document has; lets a re-run spot a partial document
     doc_pages: int | None = None
+    # The document's scope (ingest/scope.py): the region it is about ("" = unknown) and the years it
+    # covers (a plan period, or one year for minutes and reports; None = unknown). Not in `hash`.
+    region: str = ""
+    period_start: int | None = None
+    period_end: int | None = None
 
     @property
     def hash(self) -> str:
@@ -81,13 +114,14 @@ class Chunk:
             "doc_hash": self.doc_hash,
             "doc_chunks": self.doc_chunks,
             "chunk_hash": self.hash,
+            "region": self.region,
         }
         # One filterable flag per municipality the passage names; the keys come from the names,
         # so any region profile's municipalities work without a schema.
         for name in self.municipalities:
             metadata[metadata_key(name)] = True
-        # Chroma metadata cannot hold None: absent keys mean "no page".
-        for key in ("page", "page_end", "doc_pages"):
+        # Chroma metadata cannot hold None: absent keys mean "no page" / "no period".
+        for key in ("page", "page_end", "doc_pages", "period_start", "period_end"):
             if getattr(self, key) is not None:
                 metadata[key] = getattr(self, key)
         return metadata
@@ -113,4 +147,11 @@ class Chunk:
             doc_hash=metadata.get("doc_hash", ""),
             doc_chunks=int(metadata.get("doc_chunks", 0)),
             doc_pages=metadata.get("doc_pages"),
+            region=metadata.get("region", ""),
+            period_start=_optional_int(metadata.get("period_start")),
+            period_end=_optional_int(metadata.get("period_end")),
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

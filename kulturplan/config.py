@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
     embedding_document_prompt: str = Field("title: {title} | text: {text}")
     embedding_query_prompt: str = Field("task: search result | query: {query}")
+    embedding_answer_prompt: str = Field("task: question answering | query: {query}")
 
     # Chunking
     chunk_max_tokens: int = Field(120, ge=32, description="Token budget of one chunk (measured: 120 ranks focused passages first).")
@@ -87,10 +88,12 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     max_passages: int = Field(4, ge=1, le=12, description="Passages given to the generator.")
     max_municipality_passages: int = Field(6, ge=1, description="Cap on a named municipality's own passages.")
-    # Refuse before generating when the best passage is less similar than this and the question's
-    # key terms are missing from the passages (calibrated on the gold questions, see README).
-    refusal_min_dense: float = Field(0.42, ge=0, le=1)
-    refusal_min_coverage: float = Field(0.5, ge=0, le=1)
+    # Answerability: the best sentence's evidence score (assistant/evidence.py) below this is a
+    # refusal, without an LLM call. Calibrated with `python -m evals.calibrate` on the development
+    # split (evals/calibration.json holds the figures); 0 turns the early refusal off.
+    answer_min_score: float = Field(0.0, ge=0, le=3)
+    evidence_coverage_weight: float = Field(0.75, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
+    evidence_type_weight: float = Field(0.05, ge=0, le=5, description="Weight of holding the asked-for kind (number, date, name).")
 
     # Answering
     generator: str = Field("local", description="local, extractive or openai.")

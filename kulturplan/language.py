@@ -38,6 +38,11 @@ ENGLISH_WORDS = {
     "there", "about", "of", "and", "for", "to", "a", "an", "in", "it", "this", "that", "can", "you", "tell",
 }  # fmt: skip
 SWEDISH_STOPWORDS = frozenset(STOPWORDS_SWEDISH)
+# Interrogatives and their helpers (grammar): they say what kind of answer is wanted, not its subject.
+QUESTION_WORDS = frozenset({
+    "vilken", "vilket", "vilka", "vad", "hur", "var", "varifrån", "vart", "när", "vem", "vems", "varför",
+    "what", "which", "who", "whom", "whose", "how", "why", "where", "when",
+})  # fmt: skip
 
 STOPWORDS: set[str] = set(STOPWORDS_SWEDISH) | set(STOPWORDS_EN) | GENERIC_WORDS
 _stopwords_lock = threading.Lock()

@@ -45,6 +45,9 @@ class RegionProfile:
     region_wide_patterns: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    # Sweden's other regions (län) as named in texts ("Kronoberg", "Kalmar län"): tells another
+    # region's documents apart from the region's own (see `region_mentions`).
+    other_regions: tuple[str, ...] = ()
     source: str = ""  # the file it was read from
 
     # --- finding places in text ------------------------------------------------------------------
@@ -91,6 +94,45 @@ class RegionProfile:
     def all_places(self) -> frozenset[str]:
         return frozenset({*self.places, self.region, *self.municipalities})
 
+    @cached_property
+    def _region_name_pattern(self) -> re.Pattern[str]:
+        """Every region and municipality name, matched in ASCII-folded lower case (file names are
+        often written "skane", "kalmar_lan"); a region name may carry the genitive and "län"."""
+        names = {_fold(name) for name in (self.region, *self.other_regions, *self.municipalities, *self.places)}
+        bases = sorted({re.sub(r"\s+lan$", "", name) for name in names}, key=len, reverse=True)
+        alternatives = "|".join(re.escape(base).replace(r"\ ", r"\s+") for base in bases)
+        return re.compile(rf"(?<!\w)({alternatives}){PLACE_SUFFIX}(?:\s+lans?)?(?!\w)")
+
+    @cached_property
+    def _canonical_regions(self) -> dict[str, tuple[str, str]]:
+        """Folded base name -> (region, municipality) for every name that belongs to a region."""
+        canonical: dict[str, tuple[str, str]] = {}
+        for name in self.other_regions:
+            canonical[re.sub(r"\s+lan$", "", _fold(name))] = (name, "")
+        for name in self.municipalities:
+            canonical[_fold(name)] = (self.region, name)
+        canonical[re.sub(r"\s+lan$", "", _fold(self.region))] = (self.region, "")
+        return canonical
+
+    def region_mentions(self, text: str) -> list[tuple[int, str, str]]:
+        """(offset, region, municipality) for each region or municipality `text` names, in order; a
+        municipality of this profile counts as its region. Names standing next to another place name
+        ("Regionteatern Blekinge Kronoberg", "Blekinge-Kronoberg") are an organisation's name rather
+        than a place the text is about, and are left out."""
+        folded = _fold(text)
+        matches = list(self._region_name_pattern.finditer(folded))
+        found = []
+        for index, match in enumerate(matches):
+            before = matches[index - 1] if index else None
+            after = matches[index + 1] if index + 1 < len(matches) else None
+            joined = (before and re.fullmatch(r"[\s\-–]+", folded[before.end() : match.start()])) or (
+                after and re.fullmatch(r"[\s\-–]+", folded[match.end() : after.start()])
+            )
+            key = re.sub(r"\s+", " ", match.group(1))
+            if not joined and key in self._canonical_regions:
+                found.append((match.start(), *self._canonical_regions[key]))
+        return found
+
     def stopwords(self) -> set[str]:
         """The region's own name and its genitive: every passage of its plan shares them."""
         return {self.region.lower(), f"{self.region.lower()}s"}
@@ -100,6 +142,15 @@ class RegionProfile:
 
     def whole_region(self, english: bool = False) -> str:
         return (self.region_wide_label_en or self.region_wide_label) if english else self.region_wide_label
+
+
+def _fold(text: str) -> str:
+    """Lower case without Swedish diacritics and with "_" as a space ("kulturplan_skane"), character
+    for character, so offsets stay valid."""
+    return text.lower().translate(_FOLD)
+
+
+_FOLD = str.maketrans("åäöéüæø_", "aaoeuao ")
 
 
 def _read(path: Path) -> RegionProfile:

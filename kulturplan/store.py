@@ -40,6 +40,18 @@ class IndexedDocument:
     format: str
     chunks: int
     pages: int | None
+    region: str = ""  # the region the document is about ("" = unknown), see ingest/scope.py
+    period_start: int | None = None  # the years it covers (None = unknown)
+    period_end: int | None = None
+
+    @property
+    def period(self) -> str:
+        """"2024–2027", "2024" or ""."""
+        if self.period_start is None:
+            return ""
+        if self.period_end is None or self.period_end == self.period_start:
+            return str(self.period_start)
+        return f"{self.period_start}–{self.period_end}"
 
 
 def open_client(settings: Settings):
@@ -155,6 +167,9 @@ class ChunkStore:
                 format=rows[0].get("format", ""),
                 chunks=len(rows),
                 pages=rows[0].get("doc_pages"),
+                region=rows[0].get("region", ""),
+                period_start=rows[0].get("period_start"),
+                period_end=rows[0].get("period_end"),
             )
             for doc_id, rows in grouped.items()
         ]

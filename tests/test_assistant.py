@@ -27,10 +27,10 @@ def indexed(settings, store, corpus_copy):
     return settings, store, embedder
 
 
-def make_assistant(indexed, llm: ScriptedLLM | None = None) -> Assistant:
+def make_assistant(indexed, llm: ScriptedLLM | None = None, **overrides) -> Assistant:
     settings, store, embedder = indexed
-    # The fake embedder's similarities are not calibrated; keep the early refusal lexical only.
-    settings = settings.model_copy(update={"refusal_min_dense": 0.0})
+    # The fake embedder's similarities are not calibrated: no early refusal unless a test asks for one.
+    settings = settings.model_copy(update={"answer_min_score": 0.0, **overrides})
     return Assistant(settings, store=store, embedder=embedder, generators={"scripted": llm} if llm else None)
 
 
@@ -74,10 +74,15 @@ def test_extractive_streams_pieces_then_the_answer_object(indexed):
     assert "två gånger varje år" in items[-1].text
 
 
-def test_question_about_something_absent_is_refused_without_calling_the_llm(indexed):
+def test_question_without_enough_evidence_is_refused_without_calling_the_llm(indexed):
     llm = ScriptedLLM(indexed[0], reply="Budgeten är 12 miljoner kronor [1].")
-    answer = make_assistant(indexed, llm).ask("Hur stor är kulturbudgeten för 2025?", generator="scripted")
-    assert answer.refused and answer.text.startswith("Det framgår inte av kulturplanen")
+    question = "Hur stor är kulturbudgeten för 2025?"
+    assistant = make_assistant(indexed, llm)
+    retrieval = assistant.retriever.retrieve(question)
+    best = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, assistant.retriever.bm25().idf)[0]
+    assert best.coverage < 0.5  # "kulturbudget" occurs nowhere: the rarest word is missing
+    answer = make_assistant(indexed, llm, answer_min_score=best.score + 0.01).ask(question, generator="scripted")
+    assert answer.has(EventKind.NOTHING_RELEVANT) and answer.refused and answer.text.startswith("Det framgår inte av kulturplanen")
     assert "Blekingemodellen" in answer.text  # the hint names what the documents do cover
     assert llm.calls == [] and answer.citations == []
 

@@ -96,9 +96,9 @@ def test_ingest_then_sources_lists_the_seed_document(indexed):
     table = kulturplan("sources", "--data-dir", indexed.data_dir, cwd=indexed.work)
     assert table.returncode == 0, table.stderr
     header, *rows = table.stdout.splitlines()
-    assert header.split() == ["source", "format", "chunks", "pages", "title"]
+    assert header.split() == ["source", "format", "chunks", "pages", "region", "period", "title"]
     assert len(rows) == 1
-    assert re.fullmatch(rf"samverkan_med_kommunerna\.txt +txt +{chunks} +Samverkan med kommunerna", rows[0])
+    assert re.fullmatch(rf"samverkan_med_kommunerna\.txt +txt +{chunks} +Blekinge +- +Samverkan med kommunerna", rows[0])
 
     as_json = kulturplan("sources", "--json", "--data-dir", indexed.data_dir, cwd=indexed.work)
     assert as_json.returncode == 0, as_json.stderr
@@ -109,6 +109,9 @@ def test_ingest_then_sources_lists_the_seed_document(indexed):
             "format": "txt",
             "chunks": chunks,
             "pages": None,
+            "region": "Blekinge",
+            "period_start": None,
+            "period_end": None,
         }
     ]
 

@@ -106,3 +106,42 @@ def test_ci_evaluation_extractive_on_corpus_meets_thresholds(tmp_path, real_sett
     assert (out / "report.md").read_text().startswith("# Utvärdering")
     assert (out / "per_tag.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(json.dumps(report["overall"], indent=1))  # shown with -s; the figures for the closing note
+
+
+# --- CI's extractive runs on the independent development set and on our development corpus -----------
+SHARED_DEVSET = REPO.parent / "shared" / "devset"
+DEVCORPUS = REPO / "evals" / "devcorpus"
+
+
+def _eval_with_thresholds(tmp_path: Path, questions: Path, corpus: Path, check_set: str) -> dict:
+    kulturplan = Path(sys.executable).with_name("kulturplan")
+    out = tmp_path / f"eval-{check_set}"
+    result = subprocess.run(
+        [str(kulturplan), "eval", str(questions), "--corpus", str(corpus), "--generator", "extractive", "--out",
+         str(out), "--check", str(REPO / "evals" / "thresholds.json"), "--check-set", check_set, "--quiet"],
+        capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    print(check_set, json.dumps(report.get("overall"), indent=1))  # the figures for the closing note (-s)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return report
+
+
+def _build(script: Path, target: Path) -> Path:
+    subprocess.run([sys.executable, str(script), str(target)], check=True, capture_output=True, timeout=300)
+    return target
+
+
+@pytest.mark.integration
+def test_ci_evaluation_extractive_on_the_shared_devset_meets_thresholds(tmp_path, real_settings_base):
+    if not SHARED_DEVSET.is_dir():
+        pytest.skip("../shared/devset is not beside this checkout")
+    corpus = _build(SHARED_DEVSET / "build_corpus.py", tmp_path / "devset")
+    _eval_with_thresholds(tmp_path, SHARED_DEVSET / "questions.jsonl", corpus, "devset")
+
+
+@pytest.mark.integration
+def test_ci_evaluation_extractive_on_the_development_corpus_meets_thresholds(tmp_path, real_settings_base):
+    corpus = _build(DEVCORPUS / "build.py", tmp_path / "devcorpus")
+    report = _eval_with_thresholds(tmp_path, DEVCORPUS / "questions_dev.jsonl", corpus, "devcorpus")
+    assert report["overall"]["questions"] >= 100

@@ -105,7 +105,8 @@ def test_pdf_chunks_carry_page_and_heading_path(pdf):
     assert all(c.page_end == c.page for c in chunks)  # every section sits on one page here
     assert all(c.doc_pages == len(docs.PDF_PAGES) for c in chunks)
     mid = chunk_with(chunks, first_words(docs.PDF_MID_PAGE_PARAGRAPH))
-    assert mid.page == 2 and mid.heading_path == (docs.PDF_MID_PAGE_HEADING,)
+    # The mid-page heading is set smaller than the page's heading: a subsection of it.
+    assert mid.page == 2 and mid.heading_path == (docs.PDF_PAGES[1][0], docs.PDF_MID_PAGE_HEADING)
     first = chunk_with(chunks, first_words(docs.PDF_PAGES[0][1][0]))
     assert first.page == 1 and first.heading_path == ()
     assert "Ronneby" in chunk_with(chunks, "I Ronneby").municipalities
@@ -160,8 +161,14 @@ def test_docx_heading_levels_become_the_heading_path_of_chunks(docx_doc):
     assert chunk_with(chunks, docs.DOCX_NEXT_CHAPTER_TEXT).heading_path == (docs.DOCX_NEXT_CHAPTER,)
 
 
+def table_rows(table) -> list[str]:
+    """The header row, then each row named by its column headers (see `ingest.tables`)."""
+    header, *rows = table
+    return [" | ".join(header)] + [f"{row[0]} – " + "; ".join(f"{h}: {c}" for h, c in zip(header[1:], row[1:])) for row in rows]
+
+
 def test_docx_table_text_is_kept_row_by_row_in_its_section(docx_doc):
-    rows = [" | ".join(row) for row in docs.DOCX_TABLE]
+    rows = table_rows(docs.DOCX_TABLE)
     texts = [b.text for b in docx_doc.blocks]
     assert all(row in texts for row in rows)
     table_chunk = chunk_with(chunk(docx_doc), rows[1])
@@ -275,7 +282,8 @@ def test_markdown_table_rows_stay_together(tmp_path):
     path = tmp_path / "tabell.md"
     path.write_text(f"# Verksamheter\n\n{table}\n", encoding="utf-8")
     document = read(path)
-    assert [b.text for b in document.blocks] == [" | ".join(row) for row in rows]
+    assert [b.text for b in document.blocks] == table_rows(rows)
+    assert all(b.kind == "row" for b in document.blocks)
 
 
 # --- the real seed document -------------------------------------------------------------------------
@@ -354,11 +362,17 @@ def test_chunk_offsets_point_at_their_text(seed, max_tokens):
     full_text = sections(seed)[1]
     for c in chunks:
         assert 0 <= c.start < c.end <= len(full_text)
-        assert full_text[c.start : c.end] == c.text
+        assert_points_at_text(c, full_text)
     assert all(a.end <= b.start for a, b in zip(chunks, chunks[1:]))  # in order, no overlap
 
 
 def test_pdf_chunk_offsets_point_at_their_text(pdf):
     full_text = sections(pdf)[1]
     for c in chunk(pdf, max_tokens=32):
-        assert full_text[c.start : c.end] == c.text
+        assert_points_at_text(c, full_text)
+
+
+def assert_points_at_text(c: Chunk, full_text: str) -> None:
+    """A chunk's span is its text; a later chunk of a section has its heading as a lead-in before it."""
+    span = full_text[c.start : c.end]
+    assert c.text == span or c.text == f"{c.heading_path[-1]}\n\n{span}", c.text[:80]

@@ -11,8 +11,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from assistant.prompts import build_messages
+
+if TYPE_CHECKING:
+    from assistant.evidence import ScoredSentence
 from assistant.types import Passage, Turn
 from kulturplan.config import Settings
 from kulturplan.registry import Registry, UnknownBackend
@@ -33,6 +37,8 @@ class GenerationRequest:
     history: list[Turn] = field(default_factory=list)
     english: bool = False
     municipalities: tuple[str, ...] = ()
+    # The passages' sentences ranked by how well they answer (assistant.evidence), best first.
+    evidence: list["ScoredSentence"] = field(default_factory=list)
 
 
 class Generator(ABC):

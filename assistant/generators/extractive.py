@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from assistant.evidence import EvidenceScorer, ScoredSentence
 from assistant.generators.base import GENERATORS, GenerationRequest, Generator
 from assistant.municipality_overview import answer_lines
 from assistant.safety import sanitize_passage
 from kulturplan.language import content_terms, split_sentences
 from kulturplan.region import load_profile
 
-MAX_SENTENCES = 4
+MAX_SENTENCES = 3
+MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
 MAX_REGION_SENTENCES = 2
 MIN_WORDS = 5  # shorter "sentences" are fragments such as a stray link text
-RELATIVE_FLOOR = 0.6  # keep sentences scoring at least this share of the best one
+# Further sentences join the best one when they score within this margin of it (evals/calibrate.py).
+SENTENCE_MARGIN = 0.08
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,15 @@ class ExtractiveGenerator(Generator):
         self.profile = settings.profile if settings is not None else load_profile()
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        candidates = self._candidates(request)
-        if request.municipalities:
-            yield from self._municipality_answer(request, candidates)
+        if request.municipalities and self._plain_place_question(request.question):
+            yield from self._municipality_answer(request, self._candidates(request))
         else:
-            yield from self._topic_answer(request, candidates)
+            yield from self._topic_answer(request)
+
+    def _plain_place_question(self, question: str) -> bool:
+        """ "Vilken kultur finns i Ronneby?" asks for everything about the place; "Vad kostar
+        kulturskolan i Ronneby?" asks one thing, answered by the best sentences."""
+        return not content_terms(question) - content_terms(" ".join(self.profile.municipalities))
 
     @staticmethod
     def _candidates(request: GenerationRequest) -> list[_Candidate]:
@@ -58,22 +65,21 @@ class ExtractiveGenerator(Generator):
                     continue
                 words = content_terms(sentence) | heading_terms
                 overlap = len(terms & words) / len(terms) if terms else 0.0
-                # Lexical overlap decides; the passage's similarity to the question breaks ties.
                 result.append(_Candidate(n, order, sentence, overlap + 0.3 * passage.dense))
                 order += 1
         return result
 
-    def _topic_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
-        best = sorted(candidates, key=lambda c: c.score, reverse=True)
-        if not best:
+    def _topic_answer(self, request: GenerationRequest) -> Iterator[str]:
+        ranked = request.evidence or EvidenceScorer(None).score(request.question, request.passages, lambda term: 1.0)
+        chosen = select_sentences(ranked)
+        if not chosen:
             return
-        floor = max(RELATIVE_FLOOR * best[0].score, 0.15)
-        chosen = [c for c in best[:MAX_SENTENCES] if c.score >= floor] or best[:1]
-        chosen.sort(key=lambda c: c.order)
         if request.english:
             yield "According to the culture plan (quoted in Swedish):\n"
-        for index, candidate in enumerate(chosen):
-            yield f"{' ' if index else ''}{candidate.text} [{candidate.n}]"
+        separator = "\n" if len(chosen) > 1 and any(s.is_item for s in chosen) else " "
+        for index, sentence in enumerate(chosen):
+            text = f"- {sentence.text.lstrip('-•* ')}" if separator == "\n" else sentence.text
+            yield f"{separator if index else ''}{text} [{sentence.n}]"
 
     def _municipality_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
         names = " och ".join(request.municipalities)
@@ -94,3 +100,30 @@ class ExtractiveGenerator(Generator):
         for line in lines:
             yield line + "\n"
 
+
+
+def select_sentences(ranked: list[ScoredSentence]) -> list[ScoredSentence]:
+    """The answer's sentences in reading order: the best one; the whole list or table it belongs to
+    (or introduces, when it ends in a colon); otherwise the few others that score nearly as well."""
+    if not ranked:
+        return []
+    best = ranked[0]
+    same_passage = sorted((s for s in ranked if s.n == best.n), key=lambda s: s.order)
+    if best.is_item or best.text.rstrip().endswith(":"):
+        # A list stays whole: its introduction (if any) and every item of it in that passage.
+        items = [s for s in same_passage if s.is_item and s.order >= _list_start(same_passage, best)]
+        intro = [s for s in same_passage if s.order < best.order and s.text.rstrip().endswith(":")][-1:]
+        chosen = (intro + [best] if not best.is_item else intro) + items[:MAX_ITEMS]
+        return sorted(dict.fromkeys(chosen), key=lambda s: s.order)
+    chosen = [s for s in ranked[:MAX_SENTENCES] if s.score >= best.score - SENTENCE_MARGIN]
+    return sorted(chosen, key=lambda s: s.order)
+
+
+def _list_start(sentences: list[ScoredSentence], best: ScoredSentence) -> int:
+    """Reading-order position where the list holding (or following) `best` begins."""
+    start = best.order
+    for sentence in reversed([s for s in sentences if s.order < best.order]):
+        if not sentence.is_item:
+            break
+        start = sentence.order
+    return start

@@ -1,0 +1,184 @@
+"""Evidence: every sentence of the retrieved passages scored by how well it answers the question.
+
+A sentence's score combines three signals, with weights calibrated by `evals/calibrate.py` on the
+development split (never on held-back questions):
+- `dense`: cosine similarity between the question (EmbeddingGemma's question-answering prompt) and
+  the sentence with its section as title;
+- `coverage`: the share of the question's words found in the sentence or its section heading, each
+  word weighted by its inverse document frequency in the index (words every passage shares weigh
+  almost nothing, a rare name or term a lot), so no hand-made list of generic words is needed;
+- `typed`: the sentence holds the kind of thing asked for (a number for "hur många", a year or date
+  for "när", a name for "vem").
+The best sentence's score is the question's answerability; the extractive answer and the LLM's
+prompt are both built from the same ranking, so their facts agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.safety import sanitize_passage
+from assistant.types import Passage
+from kulturplan.embedding import Embedder
+from kulturplan.language import QUESTION_WORDS, is_stopword, split_sentences, stem, tokens
+
+# A question word and a sentence word match when one is a prefix of the other and the shorter has at
+# least this many letters: Swedish compounds ("bibliotek" / "folkbiblioteken") and inflections.
+MIN_PREFIX = 5
+MIN_SENTENCE_WORDS = 3  # shorter units are headings or fragments, not answers
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_DATE = re.compile(
+    r"\b\d{1,2}\s+(?:jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)\w*|\b(?:vecka|v\.)\s*\d{1,2}\b|\b\d{4}-\d\d-\d\d\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][a-zåäöé]+")
+# What the question asks for, from its interrogative phrase (grammar, not topic words).
+_ASKS = [
+    ("number", re.compile(r"\b(hur (många|mycket|stor|stora|länge|ofta|mkt)|vilket belopp|hur höga?|"
+                          r"how (many|much|long|often|large)|what share|vad kostar|vilken andel)\b", re.IGNORECASE)),
+    ("date", re.compile(r"\b(när|vilket år|vilken dag|vilket datum|vilken vecka|when|what year)\b", re.IGNORECASE)),
+    ("name", re.compile(r"\b(vem|vilka personer|vems|who|whom)\b", re.IGNORECASE)),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Defaults as calibrated in evals/calibration.json (the Settings carry the same values)."""
+
+    coverage: float = 0.75
+    typed: float = 0.05
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    n: int  # passage number, 1-based
+    order: int  # reading order across the passages
+    text: str
+    lead_in: str  # the heading the sentence stands under
+    dense: float
+    coverage: float
+    typed: bool
+    score: float
+    is_item: bool = False  # a list item or table row
+
+
+def question_terms(question: str) -> set[str]:
+    """Stems of the words that can carry the question's subject (no stopwords, no interrogatives)."""
+    return {stem(w) for w in tokens(question) if len(w) > 1 and not is_stopword(w) and w not in QUESTION_WORDS}
+
+
+def asked_type(question: str) -> str | None:
+    return next((kind for kind, pattern in _ASKS if pattern.search(question)), None)
+
+
+def holds_type(sentence: str, kind: str | None) -> bool:
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "date":
+        return bool(_YEAR.search(sentence) or _DATE.search(sentence))
+    if kind == "name":
+        return bool(_NAME.search(sentence))
+    return False
+
+
+def _matches(term: str, words: set[str]) -> bool:
+    """Same stem, or one a prefix of the other (inflection, "bibliotek"/"biblioteksplan")."""
+    if term in words:
+        return True
+    return len(term) >= MIN_PREFIX and any(
+        len(w) >= MIN_PREFIX and (w.startswith(term) or term.startswith(w))
+        for w in words
+    )
+
+
+def coverage(terms: set[str], words: set[str], idf: Callable[[str], float]) -> float:
+    """IDF-weighted share of `terms` found among `words` (1.0 for a question without terms)."""
+    total = sum(idf(t) for t in terms)
+    if total <= 0:
+        return 1.0
+    return sum(idf(t) for t in terms if _matches(t, words)) / total
+
+
+def _is_item(sentence: str) -> bool:
+    """A list item or a table row ("label – header: value; ...")."""
+    return sentence.startswith(("-", "•", "*", "–")) or bool(re.match(r"^\d+[.)]\s", sentence)) or (
+        " – " in sentence[:80] and ": " in sentence
+    )
+
+
+class EvidenceScorer:
+    """Scores sentences; sentence vectors are cached, since the same passages answer many questions."""
+
+    CACHE_SIZE = 50_000  # sentence vectors (768 floats each: ~150 MB at most)
+
+    def __init__(self, embedder: Embedder | None, weights: Weights = Weights(),
+                 answer_prompt: str = "task: question answering | query: {query}", sentence_vectors: bool = False):  # fmt: skip
+        # Sentence vectors cost ~0.1 s per sentence on 2 CPU cores when not cached (measured: 3-5 s per
+        # question), so by default a sentence takes its passage's similarity to the question.
+        self.sentence_vectors = sentence_vectors
+        self.embedder = embedder
+        self.weights = weights
+        self.answer_prompt = answer_prompt
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _vectors(self, items: list[tuple[str, str]]) -> np.ndarray:
+        """Vectors of (title, text) pairs: new ones embedded in one batch, the rest from the cache."""
+        with self._lock:
+            missing = [item for item in dict.fromkeys(items) if item not in self._cache]
+        if missing:
+            fresh = self.embedder.embed_documents([x for _, x in missing], [t for t, _ in missing])
+            with self._lock:
+                self._cache.update(zip(missing, fresh))
+        with self._lock:
+            vectors = [self._cache[item] for item in items]
+            for item in items:
+                self._cache.move_to_end(item)
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return np.stack(vectors)
+
+    def score(self, question: str, passages: list[Passage], idf: Callable[[str], float]) -> list[ScoredSentence]:
+        """Every sentence of the passages, best first; `idf` weighs the question's words (index statistics)."""
+        terms, kind = question_terms(question), asked_type(question)
+        units: list[tuple[int, str, str]] = []
+        for n, passage in enumerate(passages, start=1):
+            lead_in = passage.chunk.heading_path[-1] if passage.chunk.heading_path else passage.chunk.title
+            for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
+                if len(sentence.split()) >= MIN_SENTENCE_WORDS and sentence.strip() != lead_in:
+                    units.append((n, sentence, lead_in))
+        if not units:
+            return []
+        passage_dense = [p.dense for p in passages]
+        if self.embedder is not None and self.sentence_vectors:
+            query = self.embedder._encode([self.answer_prompt.format(query=question)])[0]
+            dense = self._vectors([(lead or "none", text) for _, text, lead in units]) @ query
+        else:  # the passage's similarity stands for its sentences (no extra model call)
+            dense = np.array([passage_dense[n - 1] for n, _, _ in units])
+        scored = []
+        for order, ((n, text, lead_in), similarity) in enumerate(zip(units, dense)):
+            words = {stem(w) for w in tokens(f"{lead_in} {text}")}
+            cov = coverage(terms, words, idf)
+            typed = holds_type(text, kind)
+            total = float(similarity) + self.weights.coverage * cov + self.weights.typed * typed
+            scored.append(ScoredSentence(n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text)))
+        return sorted(scored, key=lambda s: s.score, reverse=True)
+
+
+def idf_function(document_frequency: dict[str, int], documents: int) -> Callable[[str], float]:
+    """Smoothed inverse document frequency; a word the index lacks weighs like the rarest word."""
+    top = math.log((documents + 1) / 0.5)
+
+    def idf(term: str) -> float:
+        df = document_frequency.get(term)
+        return top if df is None else math.log((documents + 1) / (df + 0.5))
+
+    return idf

@@ -1,0 +1,132 @@
+"""Calibrate the evidence weights and the answerability threshold on a development split.
+
+    python -m evals.calibrate evals/devcorpus/questions_dev.jsonl --data-dir DIR [--out evals/calibration.json]
+
+For every question the retrieved passages' sentences are scored once (dense similarity, IDF-weighted
+coverage, asked-for type). Then, on those features:
+1. the weights are chosen that most often put a sentence holding a gold fact first (answerable
+   questions);
+2. the refusal threshold is the best-sentence score that refuses the largest share of unanswerable
+   questions beyond the share of answerable ones it refuses, with false refusals capped at
+   `--max-false-refusal` (default 5 %); 0 (no early refusal) when refusing gains nothing.
+It prints and writes the precision and recall of the refusal decision. Only a development split
+may be used here; the held-back split is scored once, at the end, with `kulturplan eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from evals.gold import GoldQuestion, fact_found, load_questions
+
+COVERAGE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+TYPE_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
+
+
+@dataclass(frozen=True)
+class SentenceFeatures:
+    dense: float
+    coverage: float
+    typed: bool
+    holds_fact: bool
+
+
+def collect(assistant, questions: list[GoldQuestion]) -> list[tuple[GoldQuestion, list[SentenceFeatures]]]:
+    """The features of every candidate sentence of every question (the expensive part, done once)."""
+    from assistant.followup import rewrite_by_rules
+    from assistant.types import history_from_json
+
+    rows = []
+    for gold in questions:
+        question = gold.question
+        if gold.history:
+            question = rewrite_by_rules(question, history_from_json(gold.history), assistant.profile) or question
+        retrieval = assistant.retriever.retrieve(question)
+        scored = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, assistant.retriever.bm25().idf)
+        rows.append(
+            (gold, [
+                SentenceFeatures(s.dense, s.coverage, s.typed, any(fact_found(f, s.text) for f in gold.must_include))
+                for s in scored
+            ])
+        )  # fmt: skip
+    return rows
+
+
+def _score(s: SentenceFeatures, w_cov: float, w_type: float) -> float:
+    return s.dense + w_cov * s.coverage + w_type * s.typed
+
+
+def choose_weights(rows) -> tuple[float, float, float]:
+    """(coverage weight, type weight, share of answerable questions whose best sentence holds a fact)."""
+    answerable = [features for gold, features in rows if gold.answerable and gold.must_include and features]
+    best = (0.0, 0.0, -1.0)
+    for w_cov, w_type in itertools.product(COVERAGE_WEIGHTS, TYPE_WEIGHTS):
+        hits = sum(max(f, key=lambda s: _score(s, w_cov, w_type)).holds_fact for f in answerable)
+        if hits / len(answerable) > best[2]:
+            best = (w_cov, w_type, hits / len(answerable))
+    return best
+
+
+def choose_threshold(rows, w_cov: float, w_type: float, max_false_refusal: float) -> dict:
+    best_scores = [
+        (gold.answerable, max((_score(s, w_cov, w_type) for s in features), default=0.0)) for gold, features in rows
+    ]
+    answerable = [score for ok, score in best_scores if ok]
+    unanswerable = [score for ok, score in best_scores if not ok]
+    # The threshold that refuses the most unanswerable questions beyond the answerable ones it also
+    # refuses (Youden's J), with false refusals capped; none (0) when refusing gains nothing.
+    threshold, best_gain = 0.0, 0.0
+    for candidate in sorted(set(answerable + unanswerable)):
+        false_refusals = sum(score < candidate for score in answerable) / len(answerable)
+        if false_refusals > max_false_refusal:
+            break
+        gain = sum(score < candidate for score in unanswerable) / max(1, len(unanswerable)) - false_refusals
+        if gain > best_gain:
+            threshold, best_gain = candidate, gain
+    refused_ok = sum(score < threshold for score in unanswerable)
+    refused_wrong = sum(score < threshold for score in answerable)
+    refused = refused_ok + refused_wrong
+    return {
+        "answer_min_score": round(threshold, 4),
+        "refusal_precision": round(refused_ok / refused, 3) if refused else None,
+        "refusal_recall": round(refused_ok / len(unanswerable), 3) if unanswerable else None,
+        "false_refusal_rate": round(refused_wrong / len(answerable), 3),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("questions", type=Path, nargs="+")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("evals/calibration.json"))
+    parser.add_argument("--max-false-refusal", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    if any("heldout" in path.name for path in args.questions):
+        parser.error("the held-back split is never used for calibration")
+
+    from assistant.engine import Assistant
+    from kulturplan.config import load_settings
+
+    questions = [q for path in args.questions for q in load_questions(path)]
+    assistant = Assistant(load_settings(data_dir=args.data_dir))
+    rows = collect(assistant, questions)
+    w_cov, w_type, top1 = choose_weights(rows)
+    result = {
+        "questions": [str(p) for p in args.questions],
+        "evidence_coverage_weight": w_cov,
+        "evidence_type_weight": w_type,
+        "best_sentence_holds_a_fact": round(top1, 3),
+        **choose_threshold(rows, w_cov, w_type, args.max_false_refusal),
+    }
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
