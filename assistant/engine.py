@@ -71,7 +71,7 @@ class Assistant:
         if self._evidence_scorer is None:
             settings = self.settings
             weights = Weights(settings.evidence_coverage_weight, settings.evidence_type_weight)
-            self._evidence_scorer = EvidenceScorer(self.embedder, weights, settings.embedding_answer_prompt)
+            self._evidence_scorer = EvidenceScorer(weights)
         return self._evidence_scorer
 
     @property

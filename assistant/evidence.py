@@ -2,8 +2,7 @@
 
 A sentence's score combines three signals, with weights calibrated by `evals/calibrate.py` on the
 development split (never on held-back questions):
-- `dense`: cosine similarity between the question (EmbeddingGemma's question-answering prompt) and
-  the sentence with its section as title;
+- `dense`: the cosine similarity between the question and the sentence's passage;
 - `coverage`: the share of the question's words found in the sentence or its section heading, each
   word weighted by its inverse document frequency in the index (words every passage shares weigh
   almost nothing, a rare name or term a lot), so no hand-made list of generic words is needed;
@@ -17,16 +16,11 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.safety import sanitize_passage
 from assistant.types import Passage
-from kulturplan.embedding import Embedder
 from kulturplan.language import QUESTION_WORDS, is_stopword, split_sentences, stem, tokens
 
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
@@ -115,36 +109,15 @@ def _is_item(sentence: str) -> bool:
 
 
 class EvidenceScorer:
-    """Scores sentences; sentence vectors are cached, since the same passages answer many questions."""
+    """Scores the sentences of retrieved passages against a question.
 
-    CACHE_SIZE = 50_000  # sentence vectors (768 floats each: ~150 MB at most)
+    A sentence takes its passage's similarity to the question. Scoring each sentence with its own
+    vector was measured and dropped: it cost 3-5 s per question on 2 CPU cores (uncached) and
+    answered no better (shared devset 0.650 vs 0.675 full-answer accuracy).
+    """
 
-    def __init__(self, embedder: Embedder | None, weights: Weights = Weights(),
-                 answer_prompt: str = "task: question answering | query: {query}", sentence_vectors: bool = False):  # fmt: skip
-        # Sentence vectors cost ~0.1 s per sentence on 2 CPU cores when not cached (measured: 3-5 s per
-        # question), so by default a sentence takes its passage's similarity to the question.
-        self.sentence_vectors = sentence_vectors
-        self.embedder = embedder
+    def __init__(self, weights: Weights = Weights()):
         self.weights = weights
-        self.answer_prompt = answer_prompt
-        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _vectors(self, items: list[tuple[str, str]]) -> np.ndarray:
-        """Vectors of (title, text) pairs: new ones embedded in one batch, the rest from the cache."""
-        with self._lock:
-            missing = [item for item in dict.fromkeys(items) if item not in self._cache]
-        if missing:
-            fresh = self.embedder.embed_documents([x for _, x in missing], [t for t, _ in missing])
-            with self._lock:
-                self._cache.update(zip(missing, fresh))
-        with self._lock:
-            vectors = [self._cache[item] for item in items]
-            for item in items:
-                self._cache.move_to_end(item)
-            while len(self._cache) > self.CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return np.stack(vectors)
 
     def score(self, question: str, passages: list[Passage], idf: Callable[[str], float]) -> list[ScoredSentence]:
         """Every sentence of the passages, best first; `idf` weighs the question's words (index statistics)."""
@@ -157,14 +130,9 @@ class EvidenceScorer:
                     units.append((n, sentence, lead_in))
         if not units:
             return []
-        passage_dense = [p.dense for p in passages]
-        if self.embedder is not None and self.sentence_vectors:
-            query = self.embedder._encode([self.answer_prompt.format(query=question)])[0]
-            dense = self._vectors([(lead or "none", text) for _, text, lead in units]) @ query
-        else:  # the passage's similarity stands for its sentences (no extra model call)
-            dense = np.array([passage_dense[n - 1] for n, _, _ in units])
         scored = []
-        for order, ((n, text, lead_in), similarity) in enumerate(zip(units, dense)):
+        for order, (n, text, lead_in) in enumerate(units):
+            similarity = passages[n - 1].dense
             words = {stem(w) for w in tokens(f"{lead_in} {text}")}
             cov = coverage(terms, words, idf)
             typed = holds_type(text, kind)

@@ -9,6 +9,7 @@ generation is the last line: text the passages do not support never reaches the 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from kulturplan.language import split_sentences
 
@@ -19,7 +20,7 @@ class QuestionError(ValueError):
 
 _INSTRUCTION = re.compile(
     r"("
-    r"\b(ignorera|strunta i|glöm|bortse från)\b.{0,40}\b(instruktion|instruktioner|regler|regel|ovan|tidigare|allt)"
+    r"\b(ignorera|strunta i|glöm|bortse)\b.{0,40}\b(instruktion\w*|regler|regel|ovan|tidigare|allt|direktiv\w*)"
     r"|\bignore\b.{0,40}\b(instructions?|rules|above|previous|prior)\b"
     r"|\b(disregard|forget)\b.{0,40}\b(instructions?|rules|above|previous)\b"
     r"|\bsystem ?(prompt|meddelande|message)\b"
@@ -34,8 +35,18 @@ _INSTRUCTION = re.compile(
 _ADDRESSES_MODEL = re.compile(r"\b(AI|assistent(en)?|språkmodell(en)?|chatbot(ten)?|language model|LLM)\b", re.IGNORECASE)
 
 
+# Terminal colour codes and other escape sequences pasted along with a question ("\x1b[31m").
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+
+
+def _visible(text: str) -> str:
+    """The text without escape sequences and control characters (NUL, bell, ...): noise, not words."""
+    text = _ANSI_ESCAPE.sub("", text)
+    return "".join(" " if unicodedata.category(ch).startswith("C") and not ch.isspace() else ch for ch in text)
+
+
 def validate_question(question: str, max_chars: int) -> str:
-    cleaned = " ".join((question or "").split())
+    cleaned = " ".join(_visible(question or "").split())
     if not cleaned:
         raise QuestionError("Skriv en fråga om kulturplanen.")
     if len(cleaned) > max_chars:
@@ -53,7 +64,11 @@ def strip_instructions(question: str) -> tuple[str, bool]:
     """The question without instruction sentences, and whether any were removed."""
     parts = re.split(r"(?<=[.!?:;])\s+|\s+(?=(?:och|and|men|but)\s+(?:ignorera|ignore|skriv|write)\b)", question)
     kept = [p for p in parts if p and not is_instruction(p)]
-    return " ".join(kept).strip(), len(kept) != len([p for p in parts if p])
+    removed = len(kept) != len([p for p in parts if p])
+    if removed:
+        # What an instruction leaves behind ("PS.", "OBS:") is no part of the question.
+        kept = [p for p in kept if len(re.findall(r"\w+", p)) > 1] or kept
+    return " ".join(kept).strip(), removed
 
 
 def sanitize_passage(text: str) -> str:

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from kulturplan.chunks import Chunk, periods_in
+from kulturplan.chunks import Chunk, period_label, periods_in
 from kulturplan.region import RegionProfile
 
 # How much of the document's text counts as its opening (cover, title page, introduction).
@@ -38,12 +38,7 @@ class Scope:
 
     @property
     def period(self) -> str:
-        """"2024–2027", "2024" or ""."""
-        if self.period_start is None:
-            return ""
-        if self.period_end is None or self.period_end == self.period_start:
-            return str(self.period_start)
-        return f"{self.period_start}–{self.period_end}"
+        return period_label(self.period_start, self.period_end)
 
 
 def opening_text(document, chars: int = OPENING_CHARS) -> str:

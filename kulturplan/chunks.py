@@ -33,6 +33,15 @@ def document_id(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
+def period_label(start: int | None, end: int | None) -> str:
+    """"2024–2027", "2024" or "" (unknown)."""
+    if start is None:
+        return ""
+    if end is None or end == start:
+        return str(start)
+    return f"{start}–{end}"
+
+
 def periods_in(text: str) -> list[tuple[str, int, int]]:
     """The times `text` names, in order, as (kind, first year, last year): kind "span" for a period
     ("2024–2027", "2024-2027", "2024_2027", "2024–27"), "date" ("2024-03-14") or "year" ("2023")."""

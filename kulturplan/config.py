@@ -65,7 +65,6 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
     embedding_document_prompt: str = Field("title: {title} | text: {text}")
     embedding_query_prompt: str = Field("task: search result | query: {query}")
-    embedding_answer_prompt: str = Field("task: question answering | query: {query}")
 
     # Chunking
     chunk_max_tokens: int = Field(120, ge=32, description="Token budget of one chunk (measured: 120 ranks focused passages first).")

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from kulturplan.chunks import Chunk, content_hash
+from kulturplan.chunks import Chunk, content_hash, period_label
 from kulturplan.config import Settings
 
 # Chroma rejects very large single requests; write and read in pages of this size.
@@ -46,12 +46,7 @@ class IndexedDocument:
 
     @property
     def period(self) -> str:
-        """"2024–2027", "2024" or ""."""
-        if self.period_start is None:
-            return ""
-        if self.period_end is None or self.period_end == self.period_start:
-            return str(self.period_start)
-        return f"{self.period_start}–{self.period_end}"
+        return period_label(self.period_start, self.period_end)
 
 
 def open_client(settings: Settings):

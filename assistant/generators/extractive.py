@@ -70,7 +70,7 @@ class ExtractiveGenerator(Generator):
         return result
 
     def _topic_answer(self, request: GenerationRequest) -> Iterator[str]:
-        ranked = request.evidence or EvidenceScorer(None).score(request.question, request.passages, lambda term: 1.0)
+        ranked = request.evidence or EvidenceScorer().score(request.question, request.passages, lambda term: 1.0)
         chosen = select_sentences(ranked)
         if not chosen:
             return
