@@ -62,6 +62,7 @@ class ScoredSentence:
     typed: bool
     score: float
     is_item: bool = False  # a list item or table row
+    source: str = ""  # the passage's document
 
 
 def question_terms(question: str) -> set[str]:
@@ -137,7 +138,9 @@ class EvidenceScorer:
             cov = coverage(terms, words, idf)
             typed = holds_type(text, kind)
             total = float(similarity) + self.weights.coverage * cov + self.weights.typed * typed
-            scored.append(ScoredSentence(n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text)))
+            scored.append(ScoredSentence(
+                n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text), passages[n - 1].chunk.source
+            ))  # fmt: skip
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
 

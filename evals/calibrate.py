@@ -5,7 +5,8 @@
 For every question the retrieved passages' sentences are scored once (dense similarity, IDF-weighted
 coverage, asked-for type). Then, on those features:
 1. the weights are chosen that most often put a sentence holding a gold fact first (answerable
-   questions);
+   questions), then the margin and number of sentences with which the extractive answer most often
+   holds every gold fact (its selection replayed);
 2. the refusal threshold is the best-sentence score that refuses the largest share of unanswerable
    questions beyond the share of answerable ones it refuses, with false refusals capped at
    `--max-false-refusal` (default 5 %); 0 (no early refusal) when refusing gains nothing.
@@ -27,12 +28,18 @@ COVERAGE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 TYPE_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
 
+MAX_WRONG_DOCUMENT = 0.02
+MARGINS = (0.0, 0.04, 0.08, 0.12, 0.16, 0.24, 0.32)
+MAX_SENTENCES = (1, 2, 3, 4, 5)
+
+
 @dataclass(frozen=True)
 class SentenceFeatures:
     dense: float
     coverage: float
     typed: bool
     holds_fact: bool
+    sentence: object  # the ScoredSentence, for replaying the answer's selection
 
 
 def collect(assistant, questions: list[GoldQuestion]) -> list[tuple[GoldQuestion, list[SentenceFeatures]]]:
@@ -49,7 +56,7 @@ def collect(assistant, questions: list[GoldQuestion]) -> list[tuple[GoldQuestion
         scored = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, assistant.retriever.bm25().idf)
         rows.append(
             (gold, [
-                SentenceFeatures(s.dense, s.coverage, s.typed, any(fact_found(f, s.text) for f in gold.must_include))
+                SentenceFeatures(s.dense, s.coverage, s.typed, any(fact_found(f, s.text) for f in gold.must_include), s)
                 for s in scored
             ])
         )  # fmt: skip
@@ -69,6 +76,52 @@ def choose_weights(rows) -> tuple[float, float, float]:
         if hits / len(answerable) > best[2]:
             best = (w_cov, w_type, hits / len(answerable))
     return best
+
+
+def _answer_quality(gold: GoldQuestion, chosen: list) -> float:
+    """The replayed answer's worth: right (every fact, no wrong-document fact) times the share of its
+    sentences taken from a gold source (citation precision), so padding costs."""
+    from pathlib import PurePath
+
+    text = " ".join(s.text for s in chosen)
+    right = all(fact_found(f, text) for f in gold.must_include) and not any(
+        fact_found([w], text) for w in gold.must_not_include
+    )
+    if not right:
+        return 0.0
+    if not gold.sources:
+        return 1.0
+    return sum(PurePath(s.source).name in gold.sources for s in chosen) / len(chosen)
+
+
+def choose_selection(rows, w_cov: float, w_type: float) -> dict:
+    """The extractive answer replayed for every (margin, most sentences): the setting with the best
+    mean answer quality (`_answer_quality`), and the best one that keeps answers holding a
+    wrong-document fact within MAX_WRONG_DOCUMENT. Which to use is a choice the README states."""
+    from dataclasses import replace
+
+    from assistant.generators.extractive import select_sentences
+
+    answerable = [(gold, features) for gold, features in rows if gold.answerable and gold.must_include and features]
+    ranked = [
+        (gold, sorted((replace(f.sentence, score=_score(f, w_cov, w_type)) for f in features),
+                      key=lambda s: s.score, reverse=True))
+        for gold, features in answerable
+    ]  # fmt: skip
+    guarded = [gold for gold, _ in ranked if gold.must_not_include]
+    results = []
+    for max_sentences, margin in itertools.product(MAX_SENTENCES, MARGINS):
+        answers = [(gold, select_sentences(sentences, margin, max_sentences)) for gold, sentences in ranked]
+        wrong = sum(
+            any(fact_found([w], " ".join(s.text for s in chosen)) for w in gold.must_not_include)
+            for gold, chosen in answers
+        ) / max(1, len(guarded))
+        quality = sum(_answer_quality(gold, chosen) for gold, chosen in answers) / len(answers)
+        results.append({"margin": margin, "max_sentences": max_sentences, "quality": round(quality, 3),
+                        "wrong_document": round(wrong, 3)})  # fmt: skip
+    best = max(results, key=lambda r: r["quality"])  # fewer, tighter settings come first and win ties
+    within_bound = [r for r in results if r["wrong_document"] <= MAX_WRONG_DOCUMENT]
+    return {"best": best, "best_within_wrong_document_bound": max(within_bound, key=lambda r: r["quality"], default=None)}
 
 
 def choose_threshold(rows, w_cov: float, w_type: float, max_false_refusal: float) -> dict:
@@ -117,11 +170,13 @@ def main(argv: list[str] | None = None) -> None:
     assistant = Assistant(load_settings(data_dir=args.data_dir))
     rows = collect(assistant, questions)
     w_cov, w_type, top1 = choose_weights(rows)
+    selection = choose_selection(rows, w_cov, w_type)
     result = {
         "questions": [str(p) for p in args.questions],
         "evidence_coverage_weight": w_cov,
         "evidence_type_weight": w_type,
         "best_sentence_holds_a_fact": round(top1, 3),
+        "answer_selection": selection,
         **choose_threshold(rows, w_cov, w_type, args.max_false_refusal),
     }
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -17,12 +17,11 @@ from assistant.safety import sanitize_passage
 from kulturplan.language import content_terms, split_sentences
 from kulturplan.region import load_profile
 
-MAX_SENTENCES = 3
+# Without settings (a bare generator in a test): the calibrated defaults of kulturplan/config.py.
+DEFAULT_MARGIN, DEFAULT_MAX_SENTENCES = 0.08, 3
 MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
 MAX_REGION_SENTENCES = 2
 MIN_WORDS = 5  # shorter "sentences" are fragments such as a stray link text
-# Further sentences join the best one when they score within this margin of it (evals/calibrate.py).
-SENTENCE_MARGIN = 0.08
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,12 @@ class ExtractiveGenerator(Generator):
 
     def _topic_answer(self, request: GenerationRequest) -> Iterator[str]:
         ranked = request.evidence or EvidenceScorer().score(request.question, request.passages, lambda term: 1.0)
-        chosen = select_sentences(ranked)
+        settings = self.settings
+        chosen = select_sentences(
+            ranked,
+            settings.answer_sentence_margin if settings else DEFAULT_MARGIN,
+            settings.answer_max_sentences if settings else DEFAULT_MAX_SENTENCES,
+        )
         if not chosen:
             return
         if request.english:
@@ -102,7 +106,7 @@ class ExtractiveGenerator(Generator):
 
 
 
-def select_sentences(ranked: list[ScoredSentence]) -> list[ScoredSentence]:
+def select_sentences(ranked: list[ScoredSentence], margin: float, max_sentences: int) -> list[ScoredSentence]:
     """The answer's sentences in reading order: the best one; the whole list or table it belongs to
     (or introduces, when it ends in a colon); otherwise the few others that score nearly as well."""
     if not ranked:
@@ -115,7 +119,7 @@ def select_sentences(ranked: list[ScoredSentence]) -> list[ScoredSentence]:
         intro = [s for s in same_passage if s.order < best.order and s.text.rstrip().endswith(":")][-1:]
         chosen = (intro + [best] if not best.is_item else intro) + items[:MAX_ITEMS]
         return sorted(dict.fromkeys(chosen), key=lambda s: s.order)
-    chosen = [s for s in ranked[:MAX_SENTENCES] if s.score >= best.score - SENTENCE_MARGIN]
+    chosen = [s for s in ranked[:max_sentences] if s.score >= best.score - margin]
     return sorted(chosen, key=lambda s: s.order)
 
 
