@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 SEED = CORPUS / "samverkan_med_kommunerna.txt"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# A small good document, ingested beside bad files to show the rest of a run goes on.
+GOOD = "bra.txt"
+GOOD_TEXT = (
+    "Kultur i Karlskrona\n\nKarlskrona har ett rikt föreningsliv och ett nytt kulturhus vid torget.\n\n"
+    "Biblioteken\n\nBiblioteken erbjuder läsecirklar för äldre och språkcaféer för nyanlända.\n"
+)
 
 
 def free_port() -> int:
@@ -49,6 +55,15 @@ def fake_backend(monkeypatch, tmp_path):
 @pytest.fixture
 def store(settings: Settings) -> ChunkStore:
     return ChunkStore.open(settings)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A folder holding the good document GOOD."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / GOOD).write_text(GOOD_TEXT, encoding="utf-8")
+    return folder
 
 
 @pytest.fixture

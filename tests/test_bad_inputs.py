@@ -14,13 +14,9 @@ import fixture_docs as docs
 from ingest.pipeline import Ingestor, IngestReport
 from kulturplan.store import ChunkStore
 
+from conftest import GOOD
 from fakes import FakeEmbedder
 
-GOOD = "bra.txt"
-GOOD_TEXT = (
-    "Kultur i Karlskrona\n\nKarlskrona har ett rikt föreningsliv och ett nytt kulturhus vid torget.\n\n"
-    "Biblioteken\n\nBiblioteken erbjuder läsecirklar för äldre och språkcaféer för nyanlända.\n"
-)
 
 
 def write_empty(path: Path) -> Path:
@@ -107,12 +103,6 @@ def assert_clear_reason(reason: str, words: tuple[str, ...]) -> None:
     assert "Traceback" not in reason and len(reason) < 200
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / GOOD).write_text(GOOD_TEXT, encoding="utf-8")
-    return folder
 
 
 @pytest.mark.parametrize("name", list(BAD_FILES))

@@ -9,7 +9,6 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 import fixture_docs as docs
 import ingest.pipeline as pipeline
@@ -17,13 +16,9 @@ from ingest.pipeline import Ingestor, IngestReport, Skipped, display_safe
 from kulturplan.chunks import document_id
 from kulturplan.store import ChunkStore
 
-from conftest import FakeEmbedder
+from conftest import GOOD, GOOD_TEXT
+from fakes import FakeEmbedder
 
-GOOD = "bra.txt"
-GOOD_TEXT = (
-    "Kultur i Karlskrona\n\nKarlskrona har ett rikt föreningsliv och ett nytt kulturhus vid torget.\n\n"
-    "Biblioteken\n\nBiblioteken erbjuder läsecirklar för äldre och språkcaféer för nyanlända.\n"
-)
 OTHER_TEXT = "Musik i Ronneby\n\nRonneby kulturcentrum visar samtida konst och har en musikskola.\n"
 
 
@@ -56,12 +51,6 @@ def texts_of(store: ChunkStore, source: str) -> list[str]:
     return [c.text for c in store.all_chunks() if c.source == source]
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / GOOD).write_text(GOOD_TEXT, encoding="utf-8")
-    return folder
 
 
 def cli_ingest(tmp_path: Path, *paths: Path):
