@@ -139,6 +139,8 @@ class HybridRetriever:
                 self._checked_at = now
                 version = self.store.version()  # reads ids only: cheap even for large indexes
                 if version != self._version:
+                    if self._version is not None:
+                        self.store.refresh()  # another process changed the index: reload its vectors
                     self._bm25 = Bm25Index(self.store.all_chunks(), self.settings.retrieval_candidates)
                     self._version = version
             return self._bm25

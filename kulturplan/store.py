@@ -98,7 +98,29 @@ class ChunkStore:
 
     @classmethod
     def open(cls, settings: Settings) -> "ChunkStore":
-        return cls(open_client(settings), settings.collection, _model_label(settings))
+        store = cls(open_client(settings), settings.collection, _model_label(settings))
+        store.settings = settings
+        return store
+
+    settings: Settings | None = None  # set by `open`; needed to reopen an embedded store
+
+    def refresh(self) -> None:
+        """See what another process wrote (an ingest beside a running chat).
+
+        An embedded Chroma keeps its vector index in memory and never reloads it: the new chunks'
+        ids are visible, but dense search does not find them. Chroma shares one system per path in
+        a process, so that system is dropped and a fresh client loads the index from disk; clients
+        of the same path then use the fresh one. A Chroma server needs nothing of this.
+        """
+        if self.settings is None or self.settings.chroma_url:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        identifier = getattr(self.client, "_identifier", None)
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+        fresh = ChunkStore.open(self.settings)
+        self.client, self.collection = fresh.client, fresh.collection
 
     # --- writing -------------------------------------------------------------------------------
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:

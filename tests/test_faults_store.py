@@ -152,3 +152,38 @@ def test_feedback_export_neutralises_formulas_and_keeps_every_row(tmp_path):
     assert [int(r["id"]) for r in rows] == list(range(1, len(dangerous) + 2))
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for cell in r.values())
     assert feedback.to_csv().splitlines() == out.read_text(encoding="utf-8").splitlines()
+
+
+def test_a_running_retriever_finds_what_another_process_ingested(settings, tmp_path):
+    """An ingest beside a running chat: after the re-check, dense search finds the new document
+    (the embedded Chroma's in-memory index is reloaded) and a removed one is gone."""
+    import subprocess
+    import sys
+
+    from assistant.retrieval import HybridRetriever
+    from ingest.pipeline import ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Titel\n\nRonneby har en konsthall med utställningar.\n", encoding="utf-8")
+    ingest(settings, [docs], progress=False, embedder=FakeEmbedder())
+    embedder = FakeEmbedder()
+    retriever = HybridRetriever(settings, ChunkStore.open(settings), embedder)
+    question = "Vilken teater finns vid hamnen i Karlshamn?"
+    assert {p.chunk.source for p in retriever.retrieve(question).passages} == {"a.txt"}
+
+    (docs / "b.txt").write_text("Titel B\n\nKarlshamn har en ny teater vid hamnen.\n", encoding="utf-8")
+    (docs / "a.txt").unlink()
+    script = (
+        "import sys; from pathlib import Path; sys.path[:0] = [%r, %r]\n"
+        "from fakes import FakeEmbedder; from ingest.pipeline import ingest; from kulturplan.config import load_settings\n"
+        "ingest(load_settings(data_dir=%r), [Path(%r)], prune=True, progress=False, embedder=FakeEmbedder())\n"
+    ) % (str(Path(__file__).parent.parent), str(Path(__file__).parent), str(settings.data_dir), str(docs))
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+    stale = retriever.store.search(embedder.embed_query(question), k=5)
+    assert [h.chunk.source for h in stale] == []  # the deleted chunk is skipped, the new one not yet seen
+    retriever._checked_at = 0.0  # the re-check interval has passed
+    passages = retriever.retrieve(question).passages
+    assert {p.chunk.source for p in passages} == {"b.txt"}
+    assert [h.chunk.source for h in retriever.store.search(embedder.embed_query(question), k=5)] == ["b.txt"]
