@@ -50,6 +50,10 @@ class Weights:
     coverage: float = 0.75
     typed: float = 0.05
 
+    def combine(self, dense: float, coverage: float, typed: bool) -> float:
+        """A sentence's evidence score from its three signals."""
+        return dense + self.coverage * coverage + self.typed * typed
+
 
 @dataclass(frozen=True)
 class ScoredSentence:
@@ -137,7 +141,7 @@ class EvidenceScorer:
             words = {stem(w) for w in tokens(f"{lead_in} {text}")}
             cov = coverage(terms, words, idf)
             typed = holds_type(text, kind)
-            total = float(similarity) + self.weights.coverage * cov + self.weights.typed * typed
+            total = self.weights.combine(float(similarity), cov, typed)
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text), passages[n - 1].chunk.source
             ))  # fmt: skip

@@ -82,6 +82,12 @@ def _mention(chunk: Chunk, sentence: str) -> Mention:
     return Mention(sentence.strip(), chunk.id, chunk.source, chunk.title, chunk.section, chunk.page)
 
 
+def is_plain_place_question(question: str, profile: RegionProfile) -> bool:
+    """ "Vilken kultur finns i Ronneby?" asks for everything about a place (no subject word besides
+    the place); "Vad kostar kulturskolan i Ronneby?" asks one thing."""
+    return not content_terms(question) - profile.municipality_terms
+
+
 def municipality_overview(store: "ChunkStore", municipality: str, profile: RegionProfile) -> MunicipalityOverview:
     """The municipality's own sentences and, apart, the region-wide ones, grouped by section."""
     if municipality not in profile.municipalities:

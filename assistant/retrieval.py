@@ -41,7 +41,6 @@ class Retrieval:
     passages: list[Passage]  # what the generator sees, best first
     candidates: list[Passage]  # everything fused, best first
     municipalities: tuple[str, ...]
-    best_dense: float
     coverage: float  # share of the question's content terms found in the top passages
     unknown_terms: list[str]  # the question's content terms that no indexed passage contains
     seconds: float = 0.0
@@ -191,7 +190,6 @@ class HybridRetriever:
             passages=passages,
             candidates=candidates,
             municipalities=municipalities,
-            best_dense=max((p.dense for p in candidates), default=0.0),
             coverage=self._coverage(question, passages[:3]),
             unknown_terms=bm25.unknown_terms(question),
             seconds=time.perf_counter() - started,

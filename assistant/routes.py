@@ -18,11 +18,15 @@ from assistant.events import EventKind, event
 from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
-from assistant.municipality_overview import complete_municipality_answer, municipality_overview, overview_answer
+from assistant.municipality_overview import (
+    complete_municipality_answer,
+    is_plain_place_question,
+    municipality_overview,
+    overview_answer,
+)
 from assistant.retrieval import Retrieval
 from assistant.types import Answer, Citation, Passage, Retrieved, Turn
 from kulturplan.commitments import CommitmentStore
-from kulturplan.language import content_terms
 
 if TYPE_CHECKING:
     from assistant.engine import Assistant
@@ -119,7 +123,7 @@ class MunicipalityOverviewRoute(Route):
         if question.generator.uses_llm or question.municipality is not None:
             return None
         places = profile.find_municipalities(question.text)
-        if len(places) != 1 or content_terms(question.text) - content_terms(" ".join(profile.municipalities)):
+        if len(places) != 1 or not is_plain_place_question(question.text, profile):
             return None  # not a plain overview question: retrieval answers it
         overview = municipality_overview(assistant.store, places[0], profile)
         mentions = [m for group in overview.local + overview.region_wide for m in group.mentions]
@@ -152,10 +156,9 @@ class EarlyRefusalRoute(Route):
         if not retrieval.passages:
             return True
         profile = question.assistant.profile
-        if retrieval.municipalities and not content_terms(question.text) - content_terms(" ".join(profile.municipalities)):
+        if retrieval.municipalities and is_plain_place_question(question.text, profile):
             return False  # "Vilken kultur finns i X?": the place's own passages answer it
-        municipality_terms = content_terms(" ".join(profile.municipalities))
-        unknown = [t for t in retrieval.unknown_terms if t not in municipality_terms]
+        unknown = [t for t in retrieval.unknown_terms if t not in profile.municipality_terms]
         if unknown and retrieval.coverage < COVERAGE_WITH_UNKNOWN_TERMS:
             return True
         best = question.evidence[0].score if question.evidence else 0.0

@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.evidence import Weights
 from evals.gold import GoldQuestion, fact_found, load_questions
 
 COVERAGE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -64,7 +65,7 @@ def collect(assistant, questions: list[GoldQuestion]) -> list[tuple[GoldQuestion
 
 
 def _score(s: SentenceFeatures, w_cov: float, w_type: float) -> float:
-    return s.dense + w_cov * s.coverage + w_type * s.typed
+    return Weights(w_cov, w_type).combine(s.dense, s.coverage, s.typed)
 
 
 def choose_weights(rows) -> tuple[float, float, float]:

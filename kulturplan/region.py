@@ -133,6 +133,11 @@ class RegionProfile:
                 found.append((match.start(), *self._canonical_regions[key]))
         return found
 
+    @cached_property
+    def municipality_terms(self) -> frozenset[str]:
+        """The municipalities' names as content terms of the language layer ("ronneby")."""
+        return frozenset(language.content_terms(" ".join(self.municipalities)))
+
     def stopwords(self) -> set[str]:
         """The region's own name and its genitive: every passage of its plan shares them."""
         return {self.region.lower(), f"{self.region.lower()}s"}

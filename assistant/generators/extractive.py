@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from assistant.evidence import EvidenceScorer, ScoredSentence
 from assistant.generators.base import GENERATORS, GenerationRequest, Generator
-from assistant.municipality_overview import answer_lines
+from assistant.municipality_overview import answer_lines, is_plain_place_question
 from assistant.safety import sanitize_passage
 from kulturplan.language import content_terms, split_sentences
 from kulturplan.region import load_profile
@@ -41,15 +41,10 @@ class ExtractiveGenerator(Generator):
         self.profile = settings.profile if settings is not None else load_profile()
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        if request.municipalities and self._plain_place_question(request.question):
+        if request.municipalities and is_plain_place_question(request.question, self.profile):
             yield from self._municipality_answer(request, self._candidates(request))
         else:
             yield from self._topic_answer(request)
-
-    def _plain_place_question(self, question: str) -> bool:
-        """ "Vilken kultur finns i Ronneby?" asks for everything about the place; "Vad kostar
-        kulturskolan i Ronneby?" asks one thing, answered by the best sentences."""
-        return not content_terms(question) - content_terms(" ".join(self.profile.municipalities))
 
     @staticmethod
     def _candidates(request: GenerationRequest) -> list[_Candidate]:
