@@ -194,7 +194,7 @@ class GenerationRoute(Route):
                 yield _show(question, shown, text)
         except GeneratorError as error:
             kind = EventKind.GENERATOR_TIMEOUT if isinstance(error, GeneratorTimeout) else EventKind.GENERATOR_FAILED
-            answer.events.append(event(kind, error=str(error)))
+            answer.events.append(event(kind, error=str(error), reason=error.reason))
             yield from _fallback(question, request, "failed")
             return
         answer.timings["generation_ms"] = (time.perf_counter() - started) * 1000

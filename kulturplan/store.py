@@ -7,8 +7,9 @@ function (which would download a model) is never used.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -24,6 +25,24 @@ PAGE = 500
 
 class StoreError(RuntimeError):
     """The store cannot be opened or used; the message says why."""
+
+
+def _store_call(method: Callable) -> Callable:
+    """Any failure of Chroma under `method` (a server that stopped, a lost connection, a disk error)
+    becomes one StoreError naming the store, so the chat and the CLI can say it in one line and the
+    next call tries again: a Chroma server that comes back is used without a restart."""
+
+    @functools.wraps(method)
+    def call(self: "ChunkStore", *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as error:
+            where = (self.settings.chroma_url or self.settings.chroma_path) if self.settings else "Chroma"
+            raise StoreError(f"the Chroma store at {where} failed: {type(error).__name__}: {error}") from error
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,7 @@ class ChunkStore:
         self.client, self.collection = fresh.client, fresh.collection
 
     # --- writing -------------------------------------------------------------------------------
+    @_store_call
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if not chunks:
             return
@@ -133,23 +153,27 @@ class ChunkStore:
             metadatas=[c.to_metadata() for c in chunks],
         )
 
+    @_store_call
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         """Refresh document-level fields of chunks whose text (and so vector) did not change."""
         for start in range(0, len(chunks), PAGE):
             page = chunks[start : start + PAGE]
             self.collection.update(ids=[c.id for c in page], metadatas=[c.to_metadata() for c in page])
 
+    @_store_call
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), PAGE):
             self.collection.delete(ids=ids[start : start + PAGE])
 
     # --- reading -------------------------------------------------------------------------------
+    @_store_call
     def document_chunks(self, doc_id: str) -> dict[str, dict[str, Any]]:
         """id -> metadata of every stored chunk of one document."""
         found = self.collection.get(where={"doc_id": doc_id}, include=["metadatas"])
         return {i: m for i, _, m in _rows(found["ids"], None, found["metadatas"])}
 
+    @_store_call
     def all_chunks(self) -> list[Chunk]:
         chunks: list[Chunk] = []
         total = self.collection.count()
@@ -158,12 +182,14 @@ class ChunkStore:
             chunks += [Chunk.from_metadata(t, m) for _, t, m in _rows(page["ids"], page["documents"], page["metadatas"])]
         return sorted(chunks, key=lambda c: (c.source, c.position))
 
+    @_store_call
     def ids(self) -> list[str]:
         ids: list[str] = []
         for offset in range(0, self.collection.count(), PAGE):
             ids += self.collection.get(include=[], limit=PAGE, offset=offset)["ids"]
         return sorted(ids)
 
+    @_store_call
     def all_metadata(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         total = self.collection.count()
@@ -172,6 +198,7 @@ class ChunkStore:
             out.update((i, m) for i, _, m in _rows(page["ids"], None, page["metadatas"]))
         return out
 
+    @_store_call
     def documents(self) -> list[IndexedDocument]:
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for metadata in self.all_metadata().values():
@@ -192,25 +219,30 @@ class ChunkStore:
         ]
         return sorted(docs, key=lambda d: d.source)
 
+    @_store_call
     def chunks_where(self, where: dict[str, Any]) -> list[Chunk]:
         found = self.collection.get(where=where, include=["documents", "metadatas"])
         return [Chunk.from_metadata(t, m) for _, t, m in _rows(found["ids"], found["documents"], found["metadatas"])]
 
+    @_store_call
     def chunks_by_id(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
         found = self.collection.get(ids=ids, include=["documents", "metadatas"])
         return {i: Chunk.from_metadata(t, m) for i, t, m in _rows(found["ids"], found["documents"], found["metadatas"])}
 
+    @_store_call
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
         found = self.collection.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v, _ in _rows(found["ids"], found["embeddings"], None)}
 
+    @_store_call
     def count(self) -> int:
         return self.collection.count()
 
+    @_store_call
     def search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         if self.count() == 0:
             return []
@@ -226,6 +258,7 @@ class ChunkStore:
             for i, text, metadata in _rows(result["ids"][0], result["documents"][0], result["metadatas"][0])
         ]
 
+    @_store_call
     def version(self) -> str:
         """Changes whenever the set of chunks changes; derived indexes rebuild on a new value."""
         return content_hash(*self.ids())

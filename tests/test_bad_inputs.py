@@ -17,6 +17,8 @@ from kulturplan.store import ChunkStore
 from conftest import GOOD
 from fakes import FakeEmbedder
 
+pytestmark = pytest.mark.faults
+
 
 
 def write_empty(path: Path) -> Path:

@@ -211,17 +211,22 @@ def test_sessions_do_not_see_each_other(browser, chat_url):
         second.close()
 
 
-def test_html_in_a_document_stays_inert_text(browser, payload_url):
+def test_html_in_a_document_and_in_a_question_stays_inert_text(browser, payload_url):
     context, page, _ = _open(browser, payload_url)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     try:
         _ask(page, "Vad visar Skärvsta konsthall?", 1)
         text = page.inner_text("#svar-1")
         assert "<script>window.__pwned=1</script>" in text
         assert '<img src=x onerror="window.__pwned=1">' in text
         assert "${window.__pwned=1}" in text
+        hostile = '<img src=x onerror="alert(1);window.__pwned=1"><script>alert(2)</script> Vad visar Skärvsta konsthall?'
+        _ask(page, hostile, 2)
+        assert '<img src=x onerror="alert(1);window.__pwned=1">' in page.inner_text("#kp-chat")
         assert page.locator("#kp-chat script, #kp-chat img").count() == 0
         page.wait_for_timeout(300)  # an onerror would have fired by now
-        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.evaluate("typeof window.__pwned") == "undefined" and dialogs == []
     finally:
         context.close()
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,55 +12,19 @@ from ingest.pipeline import Ingestor
 from kulturplan.config import load_settings
 from kulturplan.store import ChunkStore, StoreError
 
-from fakes import FakeEmbedder
+from chroma_process import ChromaProcess
 from conftest import free_port
-
-CHROMA = Path(sys.executable).with_name("chroma")
-# chromadb 1.x serves only the v2 API; /api/v1/heartbeat answers 410 Gone.
-HEARTBEAT = "/api/v2/heartbeat"
-START_TIMEOUT = 60.0
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + HEARTBEAT, timeout=1) as response:
-            return response.status == 200 and b"heartbeat" in response.read()
-    except OSError:
-        return False
+from fakes import FakeEmbedder
 
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory) -> Iterator[str]:
     """A Chroma server on a free loopback port, persisting into a temporary folder; always stopped."""
-    if not CHROMA.is_file():
-        pytest.skip(f"no chroma executable next to {sys.executable}")
-    root = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = root / "server.log"
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(root / "db"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
+    server = ChromaProcess(tmp_path_factory.mktemp("chroma-server"), free_port()).start()
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not answers(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma server did not start (exit {server.poll()}):\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
+        yield server.url
     finally:
-        server.terminate()  # the server shuts down gracefully on SIGTERM, within a few seconds
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
 
 
 @pytest.fixture

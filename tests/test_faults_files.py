@@ -9,6 +9,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
+import pytest
 
 import fixture_docs as docs
 import ingest.pipeline as pipeline
@@ -18,6 +19,8 @@ from kulturplan.store import ChunkStore
 
 from conftest import GOOD, GOOD_TEXT
 from fakes import FakeEmbedder
+
+pytestmark = pytest.mark.faults
 
 OTHER_TEXT = "Musik i Ronneby\n\nRonneby kulturcentrum visar samtida konst och har en musikskola.\n"
 

@@ -11,6 +11,8 @@ from assistant.safety import QuestionError, validate_question
 from fakes import FakeEmbedder, ScriptedLLM
 from ingest.pipeline import Ingestor
 
+pytestmark = pytest.mark.faults
+
 ANSWERABLE = "Vad är Blekingemodellen?"
 
 

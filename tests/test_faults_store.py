@@ -16,6 +16,8 @@ from kulturplan.store import ChunkStore
 
 from conftest import FakeEmbedder
 
+pytestmark = pytest.mark.faults
+
 TEXT = (
     "Kultur i Karlskrona\n\nKarlskrona har ett rikt föreningsliv och ett nytt kulturhus vid torget.\n\n"
     "Biblioteken\n\nBiblioteken erbjuder läsecirklar för äldre och språkcaféer för nyanlända.\n\n"

@@ -26,7 +26,7 @@ from assistant.generators import GeneratorError, GeneratorTimeout
 from assistant.generators.openai_compatible import OpenAICompatibleGenerator
 from assistant.types import Answer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 START_TIMEOUT = 120.0
 QUESTION = "Vem samordnar Kultur i vården?"

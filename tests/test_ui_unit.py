@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -350,18 +351,28 @@ def test_commitments_csv_is_excel_friendly_and_complete():
 
 
 def test_commitment_filters_and_csv_download_from_the_index(fake_index):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
     from ui.commitments_tab import CommitmentHandlers
 
     settings, embedder = fake_index
     browse = CommitmentHandlers(Assistant(settings, embedder=embedder), settings)
     actors, areas = browse.filter_options()
     assert "Musik i Blekinge" in actors and "vård och omsorg" in areas
-    page, path = browse.commitments("Musik i Blekinge", "Alla", "Alla", "", True)
+    page, link = browse.commitments("Musik i Blekinge", "Alla", "Alla", "", True)
     assert page.count("<tr id=") == 2 and "två gånger varje år" in page and "Kultur i vården" in page
-    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8-sig").read()), delimiter=";"))
+    # The link downloads the same rows from the app's own route; no file and no server path involved.
+    href = html.unescape(re.search(r'href="([^"]+)"', link).group(1))
+    assert href.startswith("ataganden.csv?") and "/" not in href
+    client = TestClient(Starlette(routes=browse.routes()))
+    response = client.get("/" + href)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 2 and all("Musik i Blekinge" in r["aktör"] for r in rows)
-    # The file lives in Gradio's own cache, under a content hash.
-    assert path.startswith(str(__import__("gradio.utils", fromlist=["x"]).get_upload_folder()))
+    everything = client.get("/ataganden.csv").content.decode("utf-8-sig")
+    assert everything.count("\n") > len(rows) + 1
     only_ronneby, _ = browse.commitments("Alla", "Alla", "Ronneby", "", False)
     assert "konstresurscentrum" in only_ronneby and "två gånger varje år" not in only_ronneby
     text, _ = browse.commitments(None, None, None, "utgrävningar", True)

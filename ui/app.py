@@ -23,7 +23,7 @@ from ui.chat import ChatHandlers, build_chat_tab  # noqa: E402
 from ui.commitments_tab import CommitmentHandlers, build_commitments_tab  # noqa: E402
 from ui.municipalities_tab import MunicipalityHandlers, build_municipalities_tab  # noqa: E402
 from ui.page import CSS, HEAD, THEME, SwedishPage  # noqa: E402
-from ui.render import esc  # noqa: E402
+from ui.render import esc, failure_message  # noqa: E402
 
 __all__ = ["TITLE", "build_app", "document_titles", "header_html", "launch", "serve"]
 
@@ -35,8 +35,8 @@ TITLE = "Kulturplan-assistenten"
 def document_titles(assistant: Assistant) -> list[str]:
     try:
         documents = assistant.store.documents()
-    except Exception:  # a store that cannot be read shows as "nothing indexed"; serve checks first
-        logger.exception("listing the indexed documents failed")
+    except Exception as error:  # a store that cannot be read shows as "nothing indexed"; serve checks first
+        failure_message(error, "listing the indexed documents failed", logger)
         return []
     return list(dict.fromkeys(d.title or d.source for d in documents))
 
@@ -61,11 +61,13 @@ def build_app(assistant: Assistant, settings: Settings, feedback: FeedbackStore 
             with gr.Tab("Chatt", id="chatt", elem_id="kp-tab-chat"):
                 build_chat_tab(chat, settings)
             with gr.Tab("Åtaganden", id="ataganden", elem_id="kp-tab-atag"):
-                build_commitments_tab(CommitmentHandlers(assistant, settings), settings)
+                commitments = CommitmentHandlers(assistant, settings)
+                build_commitments_tab(commitments, settings)
             with gr.Tab("Kommuner", id="kommuner", elem_id="kp-tab-kommuner"):
                 build_municipalities_tab(MunicipalityHandlers(assistant, settings))
     # One local model: one answer at a time; everyone else waits in the queue.
     app.queue(default_concurrency_limit=1)
+    app.kp_routes = commitments.routes()  # served beside Gradio's own routes by `launch`
     return app
 
 
@@ -89,7 +91,7 @@ def launch(app: gr.Blocks, settings: Settings, host: str | None = None, port: in
         theme=THEME,
         css=CSS,
         head=HEAD,
-        app_kwargs={"middleware": [Middleware(SwedishPage)]},
+        app_kwargs={"middleware": [Middleware(SwedishPage)], "routes": getattr(app, "kp_routes", [])},
     )
 
 

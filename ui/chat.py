@@ -18,7 +18,8 @@ from assistant.safety import QuestionError, validate_question
 from assistant.types import Answer, Turn
 from kulturplan.config import Settings
 from kulturplan.feedback import MAX_COMMENT_CHARS, FeedbackStore
-from ui.render import ALL_MUNICIPALITIES, ERROR_MESSAGE, render_conversation, status_html
+from ui.components import CheckedDropdown, CheckedRadio, CheckedSlider, rejecting
+from ui.render import ALL_MUNICIPALITIES, ERROR_MESSAGE, failure_message, render_conversation, status_html
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +108,8 @@ class ChatHandlers:
                     yield render_conversation(session), session, keep, hide, keep, keep, keep
         except QuestionError as error:
             entry.error = str(error)
-        except Exception:  # never a traceback in the page; the log has it
-            logger.exception("answering %r failed", cleaned)
-            entry.error = ERROR_MESSAGE
+        except Exception as error:  # never a traceback in the page; the log has it
+            entry.error = failure_message(error, f"answering {cleaned!r} failed", logger)
         if entry.answer is None and not entry.error:
             entry.error = ERROR_MESSAGE
         yield render_conversation(session), session, keep, gr.update(visible=entry.answer is not None), "", "", keep
@@ -132,8 +132,8 @@ class ChatHandlers:
             citations = json.dumps([c.to_json() for c in entry.answer.citations], ensure_ascii=False)
             try:
                 self.feedback.add(entry.question, entry.answer.text, citations, rating, (comment or "")[:MAX_COMMENT_CHARS])
-            except Exception:
-                logger.exception("storing feedback failed")
+            except Exception as error:
+                failure_message(error, "storing feedback failed", logger)
                 failed = status_html("Återkopplingen kunde inte sparas. Försök igen.", "alert", "kp-notice")
                 return failed, keep, keep, session
             entry.feedback = rating
@@ -192,15 +192,17 @@ def build_chat_tab(handlers: ChatHandlers, settings: Settings) -> None:
     feedback_status = gr.HTML("", elem_id="kp-feedback-status", js_on_load=None)
     new_chat = gr.Button("Ny konversation", variant="secondary", elem_id="kp-new")
     with gr.Accordion("Inställningar", open=False, elem_id="kp-settings"):
-        generator = gr.Radio(choices, value=default_generator, label="Hur svaret skapas", elem_id="kp-generator")
-        max_sources = gr.Slider(
+        generator = rejecting(CheckedRadio(
+            choices, value=default_generator, label="Hur svaret skapas", elem_id="kp-generator"
+        ), "Okänd svarsmetod: välj en av dem som visas under Inställningar.")
+        max_sources = rejecting(CheckedSlider(
             1, 12, value=settings.max_passages, step=1, label="Antal källor", elem_id="kp-max-sources",
             info="Hur många stycken ur dokumenten svaret får bygga på.",
-        )
-        municipality = gr.Dropdown(
+        ), "Antal källor ska vara ett heltal från 1 till 12.")
+        municipality = rejecting(CheckedDropdown(
             [ALL_MUNICIPALITIES, *profile.municipalities], value=ALL_MUNICIPALITIES, label="Kommun",
             info="Sök i första hand i det som gäller en kommun.", elem_id="kp-municipality",
-        )
+        ), "Okänd kommun: välj en av kommunerna i listan.")
 
     outputs = [chat, session, question, feedback_box, feedback_status, comment, notice]
     options = [session, generator, max_sources, municipality]

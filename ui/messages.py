@@ -14,6 +14,15 @@ NOTICES = {
     EventKind.INSTRUCTIONS_IGNORED: "Instruktioner i frågan följdes inte; bara frågan om kulturplanen besvarades.",
     EventKind.GENERATOR_UNAVAILABLE: "Språkmodellen kunde inte startas, så svaret är hämtat direkt ur källorna.",
 }
+# Why the language model failed, as the person is told (the technical error goes to the log).
+FAILURES = {
+    "failed": "Språkmodellen misslyckades.",
+    "unreachable": "Språkmodellens server gick inte att nå.",
+    "server_error": "Språkmodellens server svarade med ett fel.",
+    "invalid_reply": "Språkmodellens server skickade ett svar som inte gick att läsa.",
+    "empty_reply": "Språkmodellen gav inget svar.",
+    "timeout": "Språkmodellen svarade inte i tid.",
+}
 FELL_BACK = {
     "failed": "Språkmodellen kunde inte svara, så svaret är hämtat direkt ur källorna.",
     "unsupported": "Språkmodellens svar kunde inte beläggas i källorna, så svaret är hämtat direkt ur dem.",
@@ -38,15 +47,15 @@ def detail(item: Event) -> str | None:
         case EventKind.NOTHING_RELEVANT:
             return "Inget tillräckligt relevant stycke hittades; ingen språkmodell anropades."
         case EventKind.GENERATOR_UNAVAILABLE:
-            return f"Svarsmetoden {d.get('generator', '')!r} kunde inte startas: {d.get('error', '')}"
+            return f"Svarsmetoden {d.get('generator', '')!r} kunde inte startas."
         case EventKind.GENERATOR_FAILED:
-            return f"Språkmodellen misslyckades: {d.get('error', '')}"
+            return FAILURES.get(d.get("reason", ""), FAILURES["failed"])
         case EventKind.GENERATOR_TIMEOUT:
-            return "Språkmodellen svarade inte i tid."
+            return FAILURES["timeout"]
         case EventKind.MUNICIPALITY_COMPLETED:
             return "Svaret kompletterades med stycken om kommunen som språkmodellen missade."
         case EventKind.CITATION_REMOVED:
-            return f"Tog bort hänvisning till en källa som inte finns: {d.get('numbers', [])}."
+            return "Tog bort en hänvisning till en källa som inte finns."
         case EventKind.CITATION_MOVED:
             return f"Flyttade en hänvisning från {d.get('cited', [])} till [{d.get('to', '')}]."
         case EventKind.SENTENCE_DROPPED:

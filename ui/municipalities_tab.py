@@ -10,7 +10,8 @@ from assistant.engine import Assistant
 from assistant.municipality_overview import MunicipalityOverview, SectionGroup, municipality_overview
 from kulturplan.config import Settings
 from kulturplan.region import RegionProfile
-from ui.render import error_html, esc
+from ui.components import CheckedRadio, rejecting
+from ui.render import error_html, esc, failure_message
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +79,14 @@ class MunicipalityHandlers:
             return render_overview(None, self.profile)
         try:
             return render_overview(municipality_overview(self.assistant.store, municipality, self.profile), self.profile)
-        except Exception:
-            logger.exception("the overview of %r failed", municipality)
-            return error_html("kp-overview")
+        except Exception as error:
+            return error_html("kp-overview", failure_message(error, f"the overview of {municipality!r} failed", logger))
 
 
 def build_municipalities_tab(handlers: MunicipalityHandlers) -> None:
     """The Kommuner tab's components and events; call inside its `gr.Tab`."""
-    chosen = gr.Radio(
+    chosen = rejecting(CheckedRadio(
         list(handlers.profile.municipalities), value=None, label="Välj kommun", elem_id="kp-kommun-val"
-    )
+    ), "Okänd kommun: välj en av kommunerna i listan.")
     overview = gr.HTML(render_overview(None, handlers.profile), elem_id="kp-kommun", js_on_load=None)
     chosen.change(handlers.overview, chosen, overview, concurrency_limit=None, show_progress="hidden")

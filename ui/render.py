@@ -8,11 +8,13 @@ first; only then is our own markup (paragraphs, citation links, <mark>) added ar
 from __future__ import annotations
 
 import html
+import logging
 import re
 from typing import TYPE_CHECKING
 
 from assistant.events import Event
 from assistant.types import Answer, Citation
+from kulturplan.store import StoreError
 from ui import messages
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 # Texts shared by the tabs.
 ALL_MUNICIPALITIES = "Alla"  # the "no filter" choice of every dropdown
 ERROR_MESSAGE = "Något gick fel. Försök igen."
+STORE_DOWN_MESSAGE = "Dokumentdatabasen svarar inte just nu. Försök igen om en stund."
 REFUSAL_LABEL = "Svar saknas i kulturplanen"
 EMPTY_CHAT = "Ställ en fråga om kulturplanen nedan, eller välj en av exempelfrågorna."
 
@@ -41,9 +44,21 @@ def status_html(text: str, role: str = "status", css: str = "kp-thanks") -> str:
     return f'<p class="{css}" role="{role}">{esc(text)}</p>' if text else ""
 
 
-def error_html(css: str) -> str:
-    """ERROR_MESSAGE as an alert inside a `<div class=css>` (a tab whose data could not be read)."""
-    return f'<div class="{css}"><p class="kp-notice" role="alert">{esc(ERROR_MESSAGE)}</p></div>'
+def failure_message(error: BaseException, what: str, log: logging.Logger) -> str:
+    """The one line a person reads when `what` failed with `error`, logged for whoever runs the server.
+
+    A store that does not answer (a stopped Chroma server) is a known, passing state: one warning
+    line, no traceback, and the person is told to try again. Anything else is a bug: logged whole."""
+    if isinstance(error, StoreError):
+        log.warning("%s: %s", what, error)
+        return STORE_DOWN_MESSAGE
+    log.error("%s", what, exc_info=error)
+    return ERROR_MESSAGE
+
+
+def error_html(css: str, message: str = ERROR_MESSAGE) -> str:
+    """`message` as an alert inside a `<div class=css>` (a tab whose data could not be read)."""
+    return f'<div class="{css}"><p class="kp-notice" role="alert">{esc(message)}</p></div>'
 
 
 # --- answer text ------------------------------------------------------------------------------------

@@ -23,11 +23,21 @@ from kulturplan.registry import Registry, UnknownBackend
 
 
 class GeneratorError(RuntimeError):
-    """The generator failed (model missing, server down, timeout); the engine falls back."""
+    """The generator failed (model missing, server down, timeout); the engine falls back.
+
+    `reason` says what the person is told (ui.messages): "failed", "unreachable", "server_error",
+    "invalid_reply", "empty_reply" or "timeout"; the message itself is for the log."""
+
+    reason = "failed"
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        if reason:
+            self.reason = reason
 
 
 class GeneratorTimeout(GeneratorError):
-    pass
+    reason = "timeout"
 
 
 @dataclass
@@ -64,7 +74,12 @@ class ChatModelGenerator(Generator):
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         messages = build_messages(request, self.settings.profile, self.settings.llm_max_passages)
-        yield from self._stream_chat(messages, self.settings.llm_max_tokens)
+        said = False
+        for piece in self._stream_chat(messages, self.settings.llm_max_tokens):
+            said = said or bool(piece.strip())
+            yield piece
+        if not said:  # nothing to check is a failure of the model, not an unsupported answer
+            raise GeneratorError(f"the {self.name} model replied with no text", "empty_reply")
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int = 80) -> str:
         return "".join(self._stream_chat(messages, max_tokens)).strip()

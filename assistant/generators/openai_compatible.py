@@ -52,18 +52,32 @@ class OpenAICompatibleGenerator(ChatModelGenerator):
             )
             # Closing the stream (also when the consumer stops early) ends the request, so the
             # server stops generating for nobody.
+            events = 0
             with stream:
                 for event in stream:
+                    events += 1
                     if event.choices and event.choices[0].delta and event.choices[0].delta.content:
                         yield event.choices[0].delta.content
                     if time.monotonic() > deadline:
                         raise GeneratorTimeout(
                             f"the server at {self.settings.openai_base_url} took longer than {timeout:.0f} s"
                         )
+            if not events:  # e.g. a plain JSON body instead of an event stream: nothing could be read
+                raise GeneratorError(
+                    f"the server at {self.settings.openai_base_url} sent no chat completion events", "invalid_reply"
+                )
         except openai.APITimeoutError as error:
             raise GeneratorTimeout(f"the server at {self.settings.openai_base_url} timed out") from error
+        except openai.APIConnectionError as error:
+            raise GeneratorError(f"cannot reach the server at {self.settings.openai_base_url}: {error}", "unreachable") from error
+        except openai.APIStatusError as error:
+            raise GeneratorError(
+                f"the server at {self.settings.openai_base_url} answered HTTP {error.status_code}", "server_error"
+            ) from error
         except openai.OpenAIError as error:
             raise GeneratorError(f"the server at {self.settings.openai_base_url} failed: {error}") from error
         except ValueError as error:  # a reply that is not valid JSON events
-            raise GeneratorError(f"the server at {self.settings.openai_base_url} sent an invalid reply: {error}") from error
+            raise GeneratorError(
+                f"the server at {self.settings.openai_base_url} sent an invalid reply: {error}", "invalid_reply"
+            ) from error
 
