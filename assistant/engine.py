@@ -24,7 +24,7 @@ from kulturplan.config import Settings
 from kulturplan.embedding import Embedder, make_embedder
 from kulturplan.language import is_english
 from kulturplan.region import RegionProfile
-from kulturplan.store import ChunkStore
+from kulturplan.store import ChunkStore, IndexedDocument
 
 OFF_TOPIC_SV = "Jag svarar bara på frågor om kulturplanen, utifrån det som står i den."
 OFF_TOPIC_EN = "I only answer questions about the culture plan, from what it says."
@@ -162,13 +162,13 @@ class Assistant:
             return f"The culture plan does not say. The documents cover, for example: {topics}."
         return f"Det framgår inte av kulturplanen. Dokumenten handlar till exempel om: {topics}."
 
+    def documents(self) -> list[IndexedDocument]:
+        """The indexed documents, from the saved lexical index: no read of every chunk."""
+        return self.retriever.bm25().lexical.documents
+
     def covered_topics(self, limit: int = 6) -> list[str]:
         """Section headings of the indexed documents, for refusal hints and the UI."""
-        seen: dict[str, None] = {}
-        for chunk in self.retriever.bm25().chunks.values():
-            for heading in chunk.heading_path[-1:] or (chunk.title,):
-                seen.setdefault(heading, None)
-        return list(seen)[:limit]
+        return self.retriever.bm25().lexical.topics[:limit]
 
 
 def _asks_something(question: str) -> bool:

@@ -8,11 +8,10 @@ mentioning it into the candidates; passages about all municipalities stay region
 from __future__ import annotations
 
 import bisect
-import difflib
 import re
 import threading
 import time
-from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +22,8 @@ from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import idf_function
-from kulturplan.language import content_terms, is_english, is_stopword, stem, stemmer, tokens
-from kulturplan.region import metadata_key
+from kulturplan.language import content_terms, is_english, is_stopword, stem
+from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_length
 from kulturplan.store import ChunkStore
 
 # Re-check the collection for changes at most this often (ingestion runs in another process).
@@ -47,33 +46,30 @@ class Retrieval:
 
 
 class Bm25Index:
-    """llama-index's BM25 retriever (bm25s + PyStemmer, Swedish) over every stored chunk."""
+    """The saved lexical index (kulturplan.lexical) with what the assistant reads from its statistics:
+    word weights, spelling correction and the question's words the documents lack."""
 
-    def __init__(self, chunks: list[Chunk], top_k: int = 20):
-        from llama_index.core.schema import TextNode
-        from llama_index.retrievers.bm25 import BM25Retriever
+    def __init__(self, lexical: LexicalIndex):
+        self.lexical = lexical
+        frequency = lexical.document_frequency
+        # How much a word of the question tells (assistant.evidence) comes from the documents'
+        # own frequencies, recomputed whenever the index changes, not from a word list.
+        self.idf = idf_function(frequency, lexical.chunk_count)
+        self.all_stems = frequency.keys()  # every word stem, stopwords included ("blekinge")
+        self._buckets: dict[int, list[str]] | None = None
+        self._sorted: list[str] | None = None
 
-        self.chunks = {chunk.id: chunk for chunk in chunks}
-        nodes = [TextNode(id_=c.id, text=c.searchable_text) for c in chunks]
-        self.retriever = (
-            BM25Retriever.from_defaults(
-                nodes=nodes,
-                stemmer=stemmer(),
-                language="swedish",
-                # Only the top candidates are fused; ranking every node costs O(n log n) per query.
-                similarity_top_k=min(top_k, len(nodes)),
-            )
-            if nodes
-            else None
-        )
-        # Document frequencies of every word stem, recomputed whenever the index changes: how much a
-        # word of the question tells (assistant.evidence) comes from here, not from a word list.
-        frequency: Counter[str] = Counter()
-        for chunk in chunks:
-            frequency.update({stem(w) for w in tokens(chunk.searchable_text)})
-        self.idf = idf_function(dict(frequency), len(chunks))
-        self.all_stems = set(frequency)  # every word stem, stopwords included ("blekinge")
-        self._all_stems_list = sorted(self.all_stems)
+    @property
+    def buckets(self) -> dict[int, list[str]]:
+        if self._buckets is None:  # built on first use: a process that never corrects spelling saves it
+            self._buckets = vocabulary_by_length(self.lexical.document_frequency)
+        return self._buckets
+
+    @property
+    def sorted_stems(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.all_stems)
+        return self._sorted
 
     def correct_spelling(self, question: str) -> str:
         """Replace words the documents lack by the documents' closest word ("språksteget" -> "språksteg")."""
@@ -83,8 +79,7 @@ class Bm25Index:
             term = stem(word)
             if len(word) < MIN_CORRECTED_LENGTH or term in self.all_stems or is_stopword(word):
                 return word
-            close = difflib.get_close_matches(term, self._all_stems_list, n=1, cutoff=TYPO_CUTOFF)
-            return close[0] if close else word
+            return closest_word(term, self.buckets, TYPO_CUTOFF) or word
 
         return re.sub(r"\w+", fix, question)
 
@@ -98,10 +93,11 @@ class Bm25Index:
 
     def _close_term(self, term: str) -> bool:
         """A misspelling of a document word, or a form the stemmer left longer ("arv" / "arvet")."""
-        if difflib.get_close_matches(term, self._all_stems_list, n=1, cutoff=TYPO_CUTOFF):
+        if closest_word(term, self.buckets, TYPO_CUTOFF):
             return True
-        start = bisect.bisect_left(self._all_stems_list, term)
-        return len(term) >= 3 and start < len(self._all_stems_list) and self._all_stems_list[start].startswith(term)
+        stems = self.sorted_stems
+        start = bisect.bisect_left(stems, term)
+        return len(term) >= 3 and start < len(stems) and stems[start].startswith(term)
 
     def _compound_of_known(self, term: str) -> bool:
         """A Swedish compound of two words the documents use ("konstnärsresidenset" = konstnär + residens)."""
@@ -112,12 +108,9 @@ class Bm25Index:
                 return True
         return False
 
-    def search(self, question: str, k: int) -> list[tuple[Chunk, float]]:
-        if self.retriever is None:
-            return []
-        results = self.retriever.retrieve(question)
-        ranked = [(self.chunks[r.node.node_id], float(r.score or 0.0)) for r in results if (r.score or 0) > 0]
-        return ranked[:k]
+    def search(self, question: str, k: int) -> list[tuple[str, float]]:
+        """(chunk id, score) of the best lexical matches."""
+        return self.lexical.search(question, k)
 
 
 class HybridRetriever:
@@ -129,6 +122,7 @@ class HybridRetriever:
         self._version: str | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lexical")
 
     # --- the derived BM25 index ----------------------------------------------------------------
     def bm25(self) -> Bm25Index:
@@ -140,7 +134,7 @@ class HybridRetriever:
                 if version != self._version:
                     if self._version is not None:
                         self.store.refresh()  # another process changed the index: reload its vectors
-                    self._bm25 = Bm25Index(self.store.all_chunks(), self.settings.retrieval_candidates)
+                    self._bm25 = Bm25Index(load_or_build(self.settings, self.store, version))
                     self._version = version
             return self._bm25
 
@@ -154,9 +148,12 @@ class HybridRetriever:
         municipalities = (municipality,) if municipality else settings.profile.find_municipalities(question)
         bm25 = self.bm25()
         question = bm25.correct_spelling(question)
+        # The lexical side needs no query vector: it runs while the question is embedded (the
+        # embedding model and the store's HTTP calls both leave the GIL free).
+        lexical_job = self._pool.submit(self._lexical, bm25, question)
         vector = self.embedder.embed_query(question)
         dense = self.store.search(vector, k=settings.retrieval_candidates)
-        lexical = bm25.search(question, k=settings.retrieval_candidates)
+        lexical, lexical_vectors = lexical_job.result()
 
         fused: dict[str, float] = {}
         for ranking in ([h.chunk for h in dense], [c for c, _ in lexical]):
@@ -164,13 +161,20 @@ class HybridRetriever:
                 fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (settings.rrf_k + rank + 1)
         chunks = {h.chunk.id: h.chunk for h in dense} | {c.id: c for c, _ in lexical}
         local_ids: set[str] = set()
+        known_dense = {h.chunk.id: h.score for h in dense}
+        known_dense |= {i: float(np.dot(v, vector)) for i, v in lexical_vectors.items() if i not in known_dense}
         for name in municipalities:
-            for chunk in self.store.chunks_where({metadata_key(name): True}):
+            # The municipality's passages closest to the question, not all of them: at 100 000 chunks
+            # a municipality has thousands, and only the best few are ever shown.
+            own = bm25.lexical.municipality_chunks.get(name, [])
+            for hit in self.store.search(vector, k=settings.retrieval_candidates, ids=own):
+                chunk = hit.chunk
                 chunks.setdefault(chunk.id, chunk)
                 fused.setdefault(chunk.id, 0.0)
+                known_dense[chunk.id] = hit.score
                 local_ids.add(chunk.id)
 
-        dense_scores = self._dense_scores(vector, chunks, {h.chunk.id: h.score for h in dense})
+        dense_scores = self._dense_scores(vector, chunks, known_dense)
         lexical_scores = {c.id: s for c, s in lexical}
         candidates = [
             Passage(
@@ -194,6 +198,14 @@ class HybridRetriever:
             unknown_terms=bm25.unknown_terms(question),
             seconds=time.perf_counter() - started,
         )
+
+    def _lexical(self, bm25: Bm25Index, question: str) -> tuple[list[tuple[Chunk, float]], dict[str, np.ndarray]]:
+        """The lexical matches as chunks, with their vectors, read from the store (a chunk deleted
+        since the index was saved is left out)."""
+        ranked = bm25.search(question, k=self.settings.retrieval_candidates)
+        ids = [chunk_id for chunk_id, _ in ranked]
+        chunks = self.store.chunks_by_id(ids)
+        return [(chunks[i], score) for i, score in ranked if i in chunks], self.store.vectors(ids)
 
     def _dense_scores(self, vector: np.ndarray, chunks: dict[str, Chunk], known: dict[str, float]) -> dict[str, float]:
         """Cosine similarity for every candidate; chunks found only lexically are embedded here."""

@@ -7,6 +7,7 @@ try. A new way of answering is one new class in `DEFAULT_ROUTES`, not a new bran
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -27,9 +28,12 @@ from assistant.municipality_overview import (
 from assistant.retrieval import Retrieval
 from assistant.types import Answer, Citation, Passage, Retrieved, Turn
 from kulturplan.commitments import CommitmentStore
+from kulturplan.database import DatabaseError
 
 if TYPE_CHECKING:
     from assistant.engine import Assistant
+
+logger = logging.getLogger(__name__)
 
 # With a subject word the index lacks, the best passages must still hold this share of the subject words.
 COVERAGE_WITH_UNKNOWN_TERMS = 0.67
@@ -98,9 +102,13 @@ class CommitmentListRoute(Route):
 
     def answer(self, question: Question) -> Iterator[str | Answer] | None:
         assistant = question.assistant
-        store = CommitmentStore.open(assistant.settings)
-        query = commitment_answers.parse(question.text, store, assistant.profile)
-        found = commitment_answers.find(query, store) if query else []
+        try:
+            store = CommitmentStore.open(assistant.settings)
+            query = commitment_answers.parse(question.text, store, assistant.profile)
+            found = commitment_answers.find(query, store) if query else []
+        except DatabaseError as error:  # a shared database that is down: the passages can still answer
+            logger.warning("the commitment list is skipped: %s", error)
+            return None
         chunks = assistant.store.chunks_by_id(list(dict.fromkeys(c.chunk_id for c in found)))
         found = [c for c in found if c.chunk_id in chunks]  # the store may lag behind a running ingest
         if not found:

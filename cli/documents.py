@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -94,7 +93,8 @@ def commitments(
 ) -> None:
     """List the plan's commitments (who is responsible for what, where), with their sources."""
     from ingest.commitments import sync
-    from kulturplan.commitments import CommitmentStore, write_csv
+    from kulturplan.commitments import CommitmentStore, location, write_csv
+    from kulturplan.database import DatabaseError
 
     if output_format not in COMMITMENT_FORMATS:
         fail(f"unknown --format {output_format!r} (use {', '.join(COMMITMENT_FORMATS)})")
@@ -109,8 +109,10 @@ def commitments(
         found = commitment_store.query(
             actor=actor, area=area, municipality=municipality, text=text, include_region_wide=include_region_wide
         )
-    except (OSError, sqlite3.Error) as error:
-        fail(f"cannot read the commitments in {settings.commitments_path}: {error}")
+    except DatabaseError as error:  # names the database and says why, in one line
+        fail(str(error))
+    except OSError as error:
+        fail(f"cannot read the commitments in {location(settings)}: {error}")
     if output_format == "json":
         typer.echo(json.dumps([c.to_json() for c in found], ensure_ascii=False, indent=2))
     elif output_format == "csv":

@@ -90,18 +90,52 @@ def bench(
     scales: Annotated[str, typer.Option(help="Corpus sizes as multiples of corpus/, comma-separated.")] = "1,100,1000",
     corpus: Annotated[Optional[Path], typer.Option(help="Documents to benchmark on (default corpus/).")] = None,
     no_local: Annotated[bool, typer.Option("--no-local", help="Skip the local LLM figures.")] = False,
+    load_only: Annotated[
+        bool, typer.Option("--load-only", help="Only the chat-under-load figures (they replace those in an existing bench.json).")
+    ] = False,
+    sessions: Annotated[int, typer.Option(help="Concurrent chat sessions for the load figures.", min=1)] = 20,
+    scale: Annotated[
+        Optional[str],
+        typer.Option("--scale", help="Only the scale-out figures on a Chroma server, at these chunk counts "
+                                     "(comma-separated, e.g. 10000,100000); writes scale.json, scale.md, scale.png."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Measure load times, ingest throughput, retrieval and answer latency, memory; against plain llama-index."""
+    """Measure load times, ingest throughput, retrieval and answer latency, memory and the chat under load.
+
+    Against plain llama-index where it has a counterpart."""
     from evals import benchmark
 
     settings = settings_from(data_dir=data_dir)
+    if scale is not None:
+        _bench_scale(settings, scale, corpus, out)
+        return
     try:
         sizes = sorted({int(part) for part in scales.split(",") if part.strip()})
     except ValueError:
         fail(f"--scales takes whole numbers separated by commas, got {scales!r}")
     if not sizes or min(sizes) < 1:
         fail("--scales must be positive")
-    result = benchmark.run(settings, corpus or settings.corpus_dir, out, sizes, include_local=not no_local, log=typer.echo)
+    corpus = corpus or settings.corpus_dir
+    if not corpus.is_dir():
+        fail(f"--corpus {corpus} is not a folder")
+    result = benchmark.run(settings, corpus, out, sizes, include_local=not no_local, log=typer.echo,
+                           load_sessions=sessions, load_only=load_only)  # fmt: skip
     typer.echo("\n" + benchmark.render_table(result))
-    typer.echo(f"wrote {out}/bench.json, bench.md, latency.png")
+    typer.echo(f"wrote {out}/bench.json, bench.md" + ("" if load_only else ", latency.png"))
+
+
+def _bench_scale(settings, scale: str, corpus: Optional[Path], out: Path) -> None:
+    from evals import scale as scale_bench
+
+    try:
+        sizes = sorted({int(part) for part in scale.split(",") if part.strip()})
+    except ValueError:
+        fail(f"--scale takes chunk counts separated by commas, got {scale!r}")
+    if not sizes or min(sizes) < 1:
+        fail("--scale must be positive")
+    # The real chunks the copies are made from: the plan (corpus/) and the development corpus's sources.
+    corpora = [corpus] if corpus else [settings.corpus_dir, Path(scale_bench.__file__).parent / "devcorpus" / "src"]
+    result = scale_bench.run(settings, sizes, [c for c in corpora if c.is_dir()], out, log=typer.echo)
+    typer.echo("\n" + scale_bench.render_table(result))
+    typer.echo(f"wrote {out}/scale.json, scale.md, scale.png")

@@ -9,6 +9,10 @@ Corpus scales ×100 and ×1000 add synthetic filler documents generated here (ne
 ×100 is ingested for real; ×1000 adds perturbed copies of the ×100 filler vectors directly to the
 store, because embedding 13 000 chunks takes ~25 min on 2 cores and retrieval latency depends on
 the index size, not on how the vectors were made.
+
+The chat under load (evals/load.py): `kulturplan serve` in a subprocess, 20 concurrent sessions of
+a question and a follow-up each; then the same while `kulturplan ingest` indexes a changed document
+into the served index. `kulturplan bench --load-only` measures only that.
 """
 
 from __future__ import annotations
@@ -151,6 +155,7 @@ class Bench:
         self.work = work
         self.log = log
         self.results: dict[str, dict[str, Any]] = {}
+        self.load: dict[str, dict[str, Any]] = {}  # the chat-under-load results, in full
 
     def record(self, name: str, ours: float | None, baseline: float | None, unit: str, note: str = "") -> None:
         ratio = round(ours / baseline, 3) if ours is not None and baseline not in (None, 0) else None
@@ -359,6 +364,39 @@ class Bench:
         self.record("peak RSS with both models loaded and one local answer", answered, None, "MiB",
                     "a `kulturplan ask --generator local` process, which loads what serve loads")  # fmt: skip
 
+    def load_figures(self, indexed: Settings, corpus: Path, sessions: int) -> None:
+        """Concurrent chat sessions against `kulturplan serve` on `indexed`: alone, then during an ingest."""
+        from evals import load
+
+        document = load.changeable_document(corpus)
+        with load.serving(indexed.data_dir) as url:
+            results = [load.run_load(url, sessions)]
+            if document is not None:
+                results.append(load.run_load_during_ingest(url, indexed.data_dir, document, sessions))
+            else:
+                self.log("load during an ingest: no .txt or .md document in the corpus to change, skipped")
+        for result in results:
+            self._record_load(result)
+
+    def _record_load(self, result) -> None:
+        during = " during an ingest of a changed document" if result.ingest else ""
+        name = f"chat load, {result.sessions} sessions{during}"
+        note = (f"{result.requests} requests ({result.rounds} rounds of question + follow-up), "
+                f"{result.generator}, one answer at a time")  # fmt: skip
+        if result.ingest:
+            note += f"; the ingest took {result.ingest['seconds']} s, exit code {result.ingest['exit_code']}"
+        for figure in ("p50", "p95", "max"):
+            self.record(f"{name}: {figure} time to final answer", getattr(result, f"{figure}_ms"), None, "ms", note)
+        self.record(f"{name}: errors", result.errors, None, "requests", "; ".join(result.problems[:3]))
+        self.record(f"{name}: context leaks", result.leaks, None, "requests",
+                    "an answer about another session's question, or a chat log holding one")  # fmt: skip
+        self.load[result.mode] = result.to_json()
+
+
+def _table_safe(text: str) -> str:
+    """One line without the table's cell separator."""
+    return " ".join(text.split()).replace("|", "/")
+
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3 if value < 10 else 1)
@@ -393,7 +431,18 @@ def _peak_rss_mb(pid: int) -> float | None:
 
 
 # --- the run ---------------------------------------------------------------------------------------
-def run(settings: Settings, corpus: Path, out: Path, scales: list[int], include_local: bool = True, log=print) -> dict[str, Any]:
+def run(
+    settings: Settings,
+    corpus: Path,
+    out: Path,
+    scales: list[int],
+    include_local: bool = True,
+    log=print,
+    load_sessions: int = 20,
+    load_only: bool = False,
+) -> dict[str, Any]:
+    if load_only:
+        return run_load_only(settings, corpus, out, load_sessions, log)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kulturplan-bench-") as work:
         bench = Bench(settings, Path(work), log)
@@ -402,30 +451,69 @@ def run(settings: Settings, corpus: Path, out: Path, scales: list[int], include_
         curve = bench.scales(embedder, corpus, scales)
         bench.answers(embedder, generator, indexed, corpus, include_local)
         bench.serve_figures(indexed)
+        bench.load_figures(indexed, corpus, load_sessions)
         self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         bench.record("benchmark process peak RSS (both pipelines loaded)", self_peak, None, "MiB")
     result = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "date": _now(),
         "machine": f"{os.cpu_count()} CPU cores",
         "figures": bench.results,
         "latency_curve": {str(k): v for k, v in curve.items()},
+        "load": bench.load,
     }
-    (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    (out / "bench.md").write_text(render_table(result), encoding="utf-8")
+    _write(out, result)
     plot_curve(curve, out / "latency.png")
     return result
 
 
+def run_load_only(settings: Settings, corpus: Path, out: Path, sessions: int, log=print) -> dict[str, Any]:
+    """Only the chat-under-load figures; they replace those of an earlier out/bench.json, the rest stays."""
+    from ingest.pipeline import ingest
+
+    with tempfile.TemporaryDirectory(prefix="kulturplan-bench-") as work:
+        bench = Bench(settings, Path(work), log)
+        indexed = settings.model_copy(update={"data_dir": Path(work) / "x1", "chroma_url": ""})
+        report = ingest(indexed, [corpus], progress=False)
+        if not report.ok:
+            log(f"ingest of {corpus} skipped files: {[s.source for s in report.skipped]}")
+        bench.load_figures(indexed, corpus, sessions)
+    result = _earlier(out) or {"date": _now(), "machine": f"{os.cpu_count()} CPU cores", "figures": {}}
+    kept = {name: row for name, row in result["figures"].items() if not name.startswith("chat load,")}
+    result.update(figures={**kept, **bench.results}, load=bench.load, load_date=_now())
+    _write(out, result)
+    return result
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def _earlier(out: Path) -> dict[str, Any] | None:
+    try:
+        earlier = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return earlier if isinstance(earlier, dict) and isinstance(earlier.get("figures"), dict) else None
+
+
+def _write(out: Path, result: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    (out / "bench.md").write_text(render_table(result), encoding="utf-8")
+
+
 def render_table(result: dict[str, Any]) -> str:
-    lines = [
-        f"Measured {result['date']} on {result['machine']} (`make bench`).",
+    lines = [f"Measured {result['date']} on {result['machine']} (`make bench`)."]
+    if result.get("load_date") and result["load_date"] != result["date"]:
+        lines.append(f"The chat load figures measured {result['load_date']} (`kulturplan bench --load-only`).")
+    lines += [
         "",
         "| figure | ours | plain llama-index | ratio | unit | note |",
         "|---|---|---|---|---|---|",
     ]
     for name, row in result["figures"].items():
         cells = ["–" if row[k] is None else str(row[k]) for k in ("ours", "baseline", "ratio")]
-        lines.append(f"| {name} | {' | '.join(cells)} | {row['unit']} | {row['note']} |")
+        lines.append(f"| {name} | {' | '.join(cells)} | {row['unit']} | {_table_safe(row['note'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,6 @@ import errno
 import hashlib
 import logging
 import os
-import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -29,9 +28,11 @@ from ingest.readers import read_document
 from ingest.scope import document_scope, with_scope
 from kulturplan.chunks import Chunk, content_hash, document_id
 from ingest.commitments import sync
-from kulturplan.commitments import CommitmentStore
+from kulturplan.commitments import CommitmentStore, location
 from kulturplan.config import Settings
+from kulturplan.database import DatabaseError
 from kulturplan.embedding import Embedder
+from kulturplan.lexical import load_or_build
 from kulturplan.store import ChunkStore
 
 # Bump when parsing or chunking changes, so that unchanged files are chunked again.
@@ -283,9 +284,14 @@ class Ingestor:
         # The commitment store is derived from the chunks: bring it in step with what was written.
         try:
             report.commitments = sync(self.store, CommitmentStore.open(self.settings)).total
-        except (sqlite3.Error, OSError) as error:
+        except (DatabaseError, OSError) as error:
             # The chunks are stored; the derived store is rebuilt by the next run or `commitments`.
-            report.skipped.append(Skipped(str(self.settings.commitments_path), f"cannot update commitments: {error}"))
+            report.skipped.append(Skipped(location(self.settings), f"cannot update commitments: {error}"))
+        # The lexical index is derived too: built once here, so that chat processes only load it.
+        try:
+            load_or_build(self.settings, self.store, self.store.version())
+        except OSError as error:
+            log.warning("cannot build the lexical index: %s (the chat builds it on its first question)", error)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -1,8 +1,8 @@
-"""The plan's commitments (åtaganden) as data: the `Commitment` record, its areas and the SQLite store.
+"""The plan's commitments (åtaganden) as data: the `Commitment` record, its areas and their store.
 
 Commitments are extracted at ingest time (`ingest.commitments`) from the indexed chunks and kept in
-a small SQLite file derived from Chroma (the single source of truth); the assistant and the chat
-only read them from here.
+a small SQLite file derived from Chroma (the single source of truth), or in the shared database of
+the `database_url` setting; the assistant and the chat only read them from here.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from sqlalchemy import Column, Index, Integer, MetaData, Table, Text, delete, func, insert, select
+
 from kulturplan.csvsafe import neutralise_formula
-from kulturplan.sqlite import transaction
+from kulturplan.database import Database, redacted
 
 if TYPE_CHECKING:
     from kulturplan.config import Settings
@@ -81,68 +83,83 @@ def find_areas(text: str) -> tuple[str, ...]:
     return tuple(area for area, pattern in _AREAS if pattern.search(lowered))
 
 
-# --- the SQLite store ---------------------------------------------------------------------------------
-_SCHEMA = """
--- Derived data: a schema change renames the tables (v2 added region_wide) and the next sync refills them.
-CREATE TABLE IF NOT EXISTS documents_v2 (doc_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS commitments_v2 (
-    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ord INTEGER NOT NULL, chunk_id TEXT NOT NULL,
-    source TEXT NOT NULL, title TEXT NOT NULL, section TEXT NOT NULL, page INTEGER,
-    sentence TEXT NOT NULL, actors TEXT NOT NULL, areas TEXT NOT NULL, municipalities TEXT NOT NULL,
-    kind TEXT NOT NULL, region_wide INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS commitments_v2_doc ON commitments_v2 (doc_id);
-"""
+# --- the store ---------------------------------------------------------------------------------------
+# Derived data: a schema change renames the tables (v2 added region_wide) and the next sync refills them.
+_METADATA = MetaData()
+_DOCUMENTS = Table(
+    "documents_v2", _METADATA, Column("doc_id", Text, primary_key=True), Column("fingerprint", Text, nullable=False)
+)
+_TABLE = Table(
+    "commitments_v2",
+    _METADATA,
+    Column("id", Text, primary_key=True),
+    Column("doc_id", Text, nullable=False),
+    Column("ord", Integer, nullable=False),
+    *(Column(name, Text, nullable=False) for name in ("chunk_id", "source", "title", "section")),
+    Column("page", Integer),
+    *(Column(name, Text, nullable=False) for name in ("sentence", "actors", "areas", "municipalities", "kind")),
+    Column("region_wide", Integer, nullable=False, server_default="0"),
+    Index("commitments_v2_doc", "doc_id"),
+)
 _COLUMNS = ("id", "doc_id", "chunk_id", "source", "title", "section", "page", "sentence", "actors",
             "areas", "municipalities", "kind", "region_wide")  # fmt: skip
 _LISTS = ("actors", "areas", "municipalities")
+_PAGE = 500  # ids per DELETE … IN (…), well below SQLite's limit on parameters
 
 
 class CommitmentStore:
-    """Commitments per document, with the fingerprint of the chunks they were extracted from."""
+    """Commitments per document, with the fingerprint of the chunks they were extracted from; in a
+    SQLite file at `path`, or in the database at `url` (the `database_url` setting; `path` is then None)."""
 
-    def __init__(self, path: Path, profile: "RegionProfile | None" = None):
-        self.path = Path(path)
+    def __init__(self, path: Path | None = None, profile: "RegionProfile | None" = None, *, url: str = ""):
+        self.db = Database("commitments", _METADATA, url=url, path=path)
+        self.path = self.db.path
         self.profile = profile
-        with transaction(self.path, _SCHEMA):
-            pass
+        self.db.check()
 
     @classmethod
     def open(cls, settings: "Settings") -> "CommitmentStore":
-        return cls(settings.commitments_path, settings.profile)
+        return cls(settings.commitments_path, settings.profile, url=settings.database_url)
 
-    def _connect(self):
-        # One transaction per call: a document's rows and fingerprint change together.
-        return transaction(self.path)
+    @property
+    def where(self) -> str:
+        return self.db.where
 
     # --- writing ---------------------------------------------------------------------------------
     def replace_document(self, doc_id: str, commitments: Sequence[Commitment], fingerprint: str = "") -> None:
-        with self._connect() as connection:
-            connection.execute("DELETE FROM commitments_v2 WHERE doc_id = ?", (doc_id,))
-            connection.executemany(
-                f"INSERT OR REPLACE INTO commitments_v2 (ord, {', '.join(_COLUMNS)}) "
-                f"VALUES (?, {', '.join('?' for _ in _COLUMNS)})",
-                [(order, *_row(c)) for order, c in enumerate(commitments)],
-            )
-            connection.execute(
-                "INSERT OR REPLACE INTO documents_v2 (doc_id, fingerprint) VALUES (?, ?)", (doc_id, fingerprint)
-            )
+        # One transaction: a document's rows and fingerprint change together. As INSERT OR REPLACE
+        # did, a repeated id keeps its last row and a row of that id elsewhere is replaced.
+        rows = {c.id: {"ord": order, **_row(c)} for order, c in enumerate(commitments)}
+        ids = list(rows)
+        with self.db.transaction(write=True) as connection:
+            connection.execute(delete(_TABLE).where(_TABLE.c.doc_id == doc_id))
+            for start in range(0, len(ids), _PAGE):
+                connection.execute(delete(_TABLE).where(_TABLE.c.id.in_(ids[start : start + _PAGE])))
+            if rows:
+                connection.execute(insert(_TABLE), list(rows.values()))
+            connection.execute(delete(_DOCUMENTS).where(_DOCUMENTS.c.doc_id == doc_id))
+            connection.execute(insert(_DOCUMENTS).values(doc_id=doc_id, fingerprint=fingerprint))
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
-        ids = [(doc_id,) for doc_id in doc_ids]
-        with self._connect() as connection:
-            connection.executemany("DELETE FROM commitments_v2 WHERE doc_id = ?", ids)
-            connection.executemany("DELETE FROM documents_v2 WHERE doc_id = ?", ids)
+        ids = list(doc_ids)
+        with self.db.transaction(write=True) as connection:
+            for start in range(0, len(ids), _PAGE):
+                page = ids[start : start + _PAGE]
+                connection.execute(delete(_TABLE).where(_TABLE.c.doc_id.in_(page)))
+                connection.execute(delete(_DOCUMENTS).where(_DOCUMENTS.c.doc_id.in_(page)))
 
     # --- reading ---------------------------------------------------------------------------------
     def fingerprints(self) -> dict[str, str]:
-        with self._connect() as connection:
-            return dict(connection.execute("SELECT doc_id, fingerprint FROM documents_v2"))
+        with self.db.transaction() as connection:
+            return {doc_id: value for doc_id, value in connection.execute(select(*_DOCUMENTS.c))}
 
     def all(self) -> list[Commitment]:
-        with self._connect() as connection:
-            rows = connection.execute(f"SELECT {', '.join(_COLUMNS)} FROM commitments_v2 ORDER BY source, ord")
-            return [_commitment(row) for row in rows]
+        """Every commitment, by source and then in the order of its document."""
+        with self.db.transaction() as connection:
+            rows = connection.execute(select(*(_TABLE.c[name] for name in _COLUMNS), _TABLE.c.ord)).all()
+        # Sorted here, not by the database: code-point order, the same in SQLite and PostgreSQL
+        # (whose text order follows the server's locale).
+        return [_commitment(row[:-1]) for row in sorted(rows, key=lambda row: (row.source, row.ord))]
 
     def query(
         self,
@@ -190,15 +207,20 @@ class CommitmentStore:
         return sorted({a for c in self.all() for a in c.areas})
 
     def count(self) -> int:
-        with self._connect() as connection:
-            return connection.execute("SELECT COUNT(*) FROM commitments_v2").fetchone()[0]
+        with self.db.transaction() as connection:
+            return int(connection.execute(select(func.count()).select_from(_TABLE)).scalar_one())
 
 
-def _row(c: Commitment) -> tuple:
-    return tuple(
-        json.dumps(list(getattr(c, k)), ensure_ascii=False) if k in _LISTS else
+def location(settings: "Settings") -> str:
+    """Where the commitments of `settings` are kept, for messages (a URL's password hidden)."""
+    return redacted(settings.database_url) if settings.database_url else str(settings.commitments_path)
+
+
+def _row(c: Commitment) -> dict[str, Any]:
+    return {
+        k: json.dumps(list(getattr(c, k)), ensure_ascii=False) if k in _LISTS else
         int(c.region_wide) if k == "region_wide" else getattr(c, k) for k in _COLUMNS
-    )  # fmt: skip
+    }  # fmt: skip
 
 
 def _commitment(row: Sequence[Any]) -> Commitment:

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded store in data_dir.")
     collection: str = Field("kulturplan", description="Chroma collection name.")
 
+    # Feedback and commitments
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of a shared database for feedback and commitments, e.g. "
+        "postgresql+psycopg://user@127.0.0.1:5432/kulturplan; empty = SQLite files in data_dir.",
+    )
+
     # Local LLM
     llm_model_path: str = Field("", description="GGUF file; empty = the fetched Qwen2.5 GGUF.")
     llm_context_tokens: int = Field(4096, ge=512)

@@ -1,4 +1,4 @@
-"""👍/👎 feedback on answers, in SQLite in the data directory.
+"""👍/👎 feedback on answers, in SQLite in the data directory or in the shared database (`database_url`).
 
 Only what is needed to improve the answers is stored: the question, the answer, its sources, the
 rating, the optional comment and a UTC timestamp. No IP address, user agent, session id or any
@@ -13,26 +13,30 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import CheckConstraint, Column, Integer, MetaData, Table, Text, insert, select
+
 from kulturplan.config import Settings
-from kulturplan.sqlite import transaction
 from kulturplan.csvsafe import neutralise_formula
+from kulturplan.database import Database
 
 FEEDBACK_FILE = "feedback.sqlite3"
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000
 COLUMNS = ("id", "created_at", "rating", "question", "answer", "citations", "comment")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,            -- UTC, ISO 8601
-    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    citations TEXT NOT NULL,             -- JSON list of the answer's sources
-    comment TEXT NOT NULL DEFAULT ''
+_METADATA = MetaData()
+_FEEDBACK = Table(
+    "feedback",
+    _METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Text, nullable=False),  # UTC, ISO 8601
+    Column("rating", Text, CheckConstraint("rating IN ('up', 'down')"), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("citations", Text, nullable=False),  # JSON list of the answer's sources
+    Column("comment", Text, nullable=False, server_default=""),
+    sqlite_autoincrement=True,  # ids are never reused, as in the first version of the file
 )
-"""
 
 
 def feedback_path(settings: Settings) -> Path:
@@ -40,17 +44,24 @@ def feedback_path(settings: Settings) -> Path:
 
 
 class FeedbackStore:
-    """One SQLite file; a short-lived connection per call, so it is safe from any thread."""
+    """One SQLite file at `path`, or the table `feedback` in the database at `url` (then `path` is
+    None); a short transaction per call, so it is safe from any thread and from other processes."""
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
+    def __init__(self, path: Path | str | None = None, *, url: str = ""):
+        self.db = Database("feedback", _METADATA, url=url, path=path)
+        self.path = self.db.path
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "FeedbackStore":
-        return cls(feedback_path(settings))
+        return cls(feedback_path(settings), url=settings.database_url)
 
-    def _connect(self):
-        return transaction(self.path, _SCHEMA)
+    @property
+    def where(self) -> str:
+        return self.db.where
+
+    def check(self) -> None:
+        """Reach the database (and create the table); DatabaseError says why not."""
+        self.db.check()
 
     def add(self, question: str, answer_text: str, citations_json: str, rating: str, comment: str = "") -> int:
         """Store one rating ("up" or "down"); returns its row id."""
@@ -58,19 +69,18 @@ class FeedbackStore:
             raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
         created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         comment = (comment or "").strip()[:MAX_COMMENT_CHARS]
-        with self._connect() as connection:
-            cursor = connection.execute(
-                "INSERT INTO feedback (created_at, rating, question, answer, citations, comment) VALUES (?, ?, ?, ?, ?, ?)",
-                (created_at, rating, question, answer_text, citations_json, comment),
-            )
-            return int(cursor.lastrowid)
+        row = dict(created_at=created_at, rating=rating, question=question, answer=answer_text,
+                   citations=citations_json, comment=comment)  # fmt: skip
+        with self.db.transaction() as connection:
+            result = connection.execute(insert(_FEEDBACK).values(**row))
+            return int(result.inserted_primary_key[0])
 
     def rows(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
+        if not self.db.exists():
             return []
-        with self._connect() as connection:
-            cursor = connection.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
-            return [dict(zip(COLUMNS, row)) for row in cursor.fetchall()]
+        with self.db.transaction() as connection:
+            result = connection.execute(select(*(_FEEDBACK.c[name] for name in COLUMNS)).order_by(_FEEDBACK.c.id))
+            return [dict(zip(COLUMNS, row)) for row in result]
 
     def export_csv(self, target: Path | str | IO[str]) -> int:
         """Write all feedback as CSV (UTF-8, header row) to a path or an open text file; returns the row count."""

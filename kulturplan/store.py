@@ -8,6 +8,7 @@ function (which would download a model) is never used.
 from __future__ import annotations
 
 import functools
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,13 @@ from kulturplan.config import Settings
 
 # Chroma rejects very large single requests; write and read in pages of this size.
 PAGE = 500
+# The collection's metadata key that changes with every write: a cheap version for every reader,
+# embedded or on a server, in this process or another (reading all ids would cost O(chunks)).
+VERSION_KEY = "index_version"
+
+
+# Chroma's message for an id its (embedded, not yet refreshed) vector index does not hold.
+_UNKNOWN_ID = "Error finding id"
 
 
 class StoreError(RuntimeError):
@@ -152,6 +160,7 @@ class ChunkStore:
             documents=[c.text for c in chunks],
             metadatas=[c.to_metadata() for c in chunks],
         )
+        self._new_version()
 
     @_store_call
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
@@ -159,12 +168,19 @@ class ChunkStore:
         for start in range(0, len(chunks), PAGE):
             page = chunks[start : start + PAGE]
             self.collection.update(ids=[c.id for c in page], metadatas=[c.to_metadata() for c in page])
+        if chunks:
+            self._new_version()
 
     @_store_call
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), PAGE):
             self.collection.delete(ids=ids[start : start + PAGE])
+        if ids:
+            self._new_version()
+
+    def _new_version(self) -> None:
+        self.collection.modify(metadata={"embedding_model": self.embedding_model, VERSION_KEY: uuid.uuid4().hex})
 
     # --- reading -------------------------------------------------------------------------------
     @_store_call
@@ -200,24 +216,7 @@ class ChunkStore:
 
     @_store_call
     def documents(self) -> list[IndexedDocument]:
-        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for metadata in self.all_metadata().values():
-            grouped[metadata["doc_id"]].append(metadata)
-        docs = [
-            IndexedDocument(
-                doc_id=doc_id,
-                source=rows[0]["source"],
-                title=rows[0].get("title", ""),
-                format=rows[0].get("format", ""),
-                chunks=len(rows),
-                pages=rows[0].get("doc_pages"),
-                region=rows[0].get("region", ""),
-                period_start=rows[0].get("period_start"),
-                period_end=rows[0].get("period_end"),
-            )
-            for doc_id, rows in grouped.items()
-        ]
-        return sorted(docs, key=lambda d: d.source)
+        return documents_of(self.all_metadata().values())
 
     @_store_call
     def chunks_where(self, where: dict[str, Any]) -> list[Chunk]:
@@ -233,9 +232,20 @@ class ChunkStore:
 
     @_store_call
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of `ids`; chunks deleted meanwhile, or added by another process since this one
+        loaded its vector index (see `refresh`), are left out."""
         if not ids:
             return {}
-        found = self.collection.get(ids=ids, include=["embeddings"])
+        try:
+            found = self.collection.get(ids=ids, include=["embeddings"])
+        except Exception as error:
+            # An embedded Chroma reads vectors from the index this process loaded, but ids from the
+            # shared SQLite file: an id another process just added fails the whole read. Read one by one.
+            if _UNKNOWN_ID not in str(error):
+                raise
+            if len(ids) == 1:
+                return {}
+            return {i: v for chunk_id in ids for i, v in self.vectors([chunk_id]).items()}
         return {i: np.asarray(v, dtype=np.float32) for i, v, _ in _rows(found["ids"], found["embeddings"], None)}
 
     @_store_call
@@ -243,15 +253,35 @@ class ChunkStore:
         return self.collection.count()
 
     @_store_call
-    def search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        if self.count() == 0:
+    def search(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None, ids: list[str] | None = None
+    ) -> list[Hit]:
+        """The `k` chunks nearest to `vector`, among those matching `where` or, faster than any
+        metadata filter on a large collection, among the chunks `ids`. Chroma returns fewer than `k`
+        when the collection holds fewer: no count is asked first (one round trip less on a server)."""
+        if ids is not None and not ids:
             return []
-        result = self.collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(k, self.count()),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        query = {"query_embeddings": [np.asarray(vector, dtype=np.float32)], "n_results": k, "where": where,
+                 "ids": ids, "include": ["documents", "metadatas", "distances"]}  # fmt: skip
+        try:
+            result = self.collection.query(**query)
+        except Exception as error:
+            # A restricted search can name a chunk deleted since, or one another process just added
+            # that the vector index this (embedded) process loaded lacks (see `vectors`): load the
+            # index afresh and keep the ids that still exist, once.
+            if _UNKNOWN_ID not in str(error):
+                raise
+            self.refresh()
+            if ids is not None:
+                query["ids"] = self.collection.get(ids=ids, include=[])["ids"] or None
+                if query["ids"] is None:
+                    return []
+            try:
+                result = self.collection.query(**query)
+            except Exception as again:
+                if _UNKNOWN_ID not in str(again):
+                    raise
+                return []
         distances = dict(zip(result["ids"][0], result["distances"][0]))
         return [
             Hit(Chunk.from_metadata(text, metadata), 1.0 - float(distances[i]))
@@ -260,8 +290,34 @@ class ChunkStore:
 
     @_store_call
     def version(self) -> str:
-        """Changes whenever the set of chunks changes; derived indexes rebuild on a new value."""
-        return content_hash(*self.ids())
+        """Changes whenever a chunk is written or deleted; derived indexes rebuild on a new value.
+
+        One metadata read; a collection written before versions were stamped falls back to a hash of
+        its ids (and is stamped by its next write)."""
+        metadata = self.client.get_collection(self.collection.name, embedding_function=None).metadata or {}
+        return metadata.get(VERSION_KEY) or (content_hash(*self.ids()) if self.count() else "")
+
+
+def documents_of(metadatas: Iterable[dict[str, Any]]) -> list[IndexedDocument]:
+    """The documents the chunks with these metadata belong to, by source."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for metadata in metadatas:
+        grouped[metadata["doc_id"]].append(metadata)
+    docs = [
+        IndexedDocument(
+            doc_id=doc_id,
+            source=rows[0]["source"],
+            title=rows[0].get("title", ""),
+            format=rows[0].get("format", ""),
+            chunks=len(rows),
+            pages=rows[0].get("doc_pages"),
+            region=rows[0].get("region", ""),
+            period_start=rows[0].get("period_start"),
+            period_end=rows[0].get("period_end"),
+        )
+        for doc_id, rows in grouped.items()
+    ]
+    return sorted(docs, key=lambda d: d.source)
 
 
 def _rows(ids: Sequence[str], values: Sequence[Any] | None, metadatas: Sequence[Any] | None):

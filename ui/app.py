@@ -34,7 +34,7 @@ TITLE = "Kulturplan-assistenten"
 
 def document_titles(assistant: Assistant) -> list[str]:
     try:
-        documents = assistant.store.documents()
+        documents = assistant.documents()
     except Exception as error:  # a store that cannot be read shows as "nothing indexed"; serve checks first
         failure_message(error, "listing the indexed documents failed", logger)
         return []

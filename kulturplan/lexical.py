@@ -1,0 +1,196 @@
+"""The lexical index: BM25 (bm25s, Swedish stemming) over every chunk, saved beside the vector store.
+
+Chroma stays the single source of truth; this index is derived from it and saved under the store's
+version (kulturplan.store.ChunkStore.version), in `<data dir>/lexical/<collection>/<version>/`. An
+ingest builds it at the end of its run, so a chat process only loads it, memory-mapped: it neither
+rebuilds it on start nor keeps the corpus text in memory (a search returns chunk ids, and the few
+chunks it needs are read from the store). A process that finds no index for the current version
+(another machine ingested) builds it once from the store and saves it for the next.
+
+Beside the BM25 matrices it keeps the corpus statistics the assistant needs: each word stem's
+document frequency (kulturplan.language's tokens and stemmer), from which the weight of a question
+word comes (assistant.evidence), and the vocabulary that spelling correction matches against.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from kulturplan.chunks import Chunk
+from kulturplan.config import Settings
+from kulturplan.language import stem, stemmer, tokens
+from kulturplan.store import IndexedDocument, documents_of
+
+logger = logging.getLogger(__name__)
+
+STOPWORDS = "sv"  # bm25s's Swedish stop-word list, for the documents and the questions alike
+KEEP_VERSIONS = 2  # older saved indexes are removed; one stays for a process still reading it
+_IDS, _FREQUENCY, _TOPICS, _DOCUMENTS = "ids.json", "document_frequency.json", "topics.json", "documents.json"
+_PLACES = "municipality_chunks.json"
+TOPICS = 50  # section headings kept for the refusal's "the documents cover, for example: …"
+
+
+def _bm25_tokens(texts: list[str], return_ids: bool):
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=stemmer(), show_progress=False, return_ids=return_ids)
+
+
+class LexicalIndex:
+    """BM25 over chunk ids, with the document frequency of every word stem."""
+
+    def __init__(
+        self, bm25, ids: list[str], document_frequency: dict[str, int], topics: list[str] | None = None,
+        documents: list[IndexedDocument] | None = None, municipality_chunks: dict[str, list[str]] | None = None,
+    ):
+        self.bm25 = bm25
+        self.ids = ids
+        self.document_frequency = document_frequency
+        self.topics = topics or []  # the first section headings, in document order
+        # The indexed documents, so that a chat process lists them without reading every chunk.
+        self.documents = documents or []
+        # Each municipality's chunks: a dense search among them is fast where a metadata filter on a
+        # Chroma server scans the collection (130 ms at 100 000 chunks).
+        self.municipality_chunks = municipality_chunks or {}
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, chunks: Iterable[Chunk]) -> "LexicalIndex":
+        import bm25s
+
+        chunks = list(chunks)
+        frequency: Counter[str] = Counter()
+        topics: dict[str, None] = {}
+        for chunk in chunks:
+            frequency.update({stem(w) for w in tokens(chunk.searchable_text)})
+            if len(topics) < TOPICS:
+                topics.update((heading, None) for heading in chunk.heading_path[-1:] or (chunk.title,))
+        if not chunks:
+            return cls(None, [], {})
+        bm25 = bm25s.BM25()
+        bm25.index(_bm25_tokens([c.searchable_text for c in chunks], return_ids=True), show_progress=False)
+        documents = documents_of(c.to_metadata() for c in chunks)
+        places: dict[str, list[str]] = {}
+        for chunk in chunks:
+            for name in chunk.municipalities:
+                places.setdefault(name, []).append(chunk.id)
+        return cls(bm25, [c.id for c in chunks], dict(frequency), list(topics)[:TOPICS], documents, places)
+
+    def search(self, question: str, k: int) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the best `k` chunks with a score above zero."""
+        if self.bm25 is None or not self.ids:
+            return []
+        query = _bm25_tokens([question], return_ids=False)
+        if not any(word in self.bm25.vocab_dict for word in query[0]):
+            return []
+        found, scores = self.bm25.retrieve(query, k=min(k, len(self.ids)), show_progress=False)
+        return [(self.ids[int(i)], float(s)) for i, s in zip(found[0], scores[0]) if s > 0]
+
+    # --- saving and loading ----------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """Write the index into `folder` atomically: readers see all of it or none."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        try:
+            if self.bm25 is not None:
+                self.bm25.save(str(staging))
+            (staging / _IDS).write_text(json.dumps(self.ids), encoding="utf-8")
+            (staging / _TOPICS).write_text(json.dumps(self.topics, ensure_ascii=False), encoding="utf-8")
+            (staging / _PLACES).write_text(json.dumps(self.municipality_chunks, ensure_ascii=False), encoding="utf-8")
+            documents = [dataclasses.asdict(d) for d in self.documents]
+            (staging / _DOCUMENTS).write_text(json.dumps(documents, ensure_ascii=False), encoding="utf-8")
+            # Written last: its presence means the save is whole.
+            (staging / _FREQUENCY).write_text(json.dumps(self.document_frequency, ensure_ascii=False), encoding="utf-8")
+            os.replace(staging, folder)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (folder / _FREQUENCY).is_file():  # another process saved the same version first: fine
+                raise
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        ids = json.loads((folder / _IDS).read_text(encoding="utf-8"))
+        frequency = json.loads((folder / _FREQUENCY).read_text(encoding="utf-8"))
+        topics = json.loads((folder / _TOPICS).read_text(encoding="utf-8"))
+        documents = [IndexedDocument(**d) for d in json.loads((folder / _DOCUMENTS).read_text(encoding="utf-8"))]
+        places = json.loads((folder / _PLACES).read_text(encoding="utf-8"))
+        bm25 = bm25s.BM25.load(str(folder), mmap=True) if ids else None
+        return cls(bm25, ids, frequency, topics, documents, places)
+
+
+def index_folder(settings: Settings, version: str) -> Path:
+    return settings.data_dir / "lexical" / settings.collection / (version[:32] or "empty")
+
+
+def load_or_build(settings: Settings, store, version: str) -> LexicalIndex:
+    """The index of `version`: loaded when saved, else built from `store` and saved for the next process."""
+    folder = index_folder(settings, version)
+    if (folder / _FREQUENCY).is_file():
+        try:
+            return LexicalIndex.load(folder)
+        except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged save is rebuilt, never trusted
+            logger.warning("the saved lexical index at %s is unreadable (%s); rebuilding it", folder, error)
+            shutil.rmtree(folder, ignore_errors=True)
+    index = LexicalIndex.build(store.all_chunks())
+    try:
+        index.save(folder)
+        _remove_old_versions(folder)
+    except OSError as error:  # a read-only data dir: the index still works, in memory
+        logger.warning("cannot save the lexical index at %s: %s", folder, error)
+    return index
+
+
+def _remove_old_versions(current: Path) -> None:
+    """Remove all but the newest saved versions; never another process's save in progress (but the
+    leftovers of a save killed over an hour ago)."""
+    now = time.time()
+    staging = [p for p in current.parent.glob(".building-*") if now - p.stat().st_mtime > 3600]
+    for leftover in staging:
+        shutil.rmtree(leftover, ignore_errors=True)
+    saved = sorted(
+        (p for p in current.parent.iterdir() if p.is_dir() and p != current and not p.name.startswith(".building-")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in saved[: max(0, len(saved) - (KEEP_VERSIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def vocabulary_by_length(document_frequency: dict[str, int]) -> dict[int, list[str]]:
+    """The vocabulary bucketed by word length, so spelling correction compares only plausible lengths."""
+    buckets: dict[int, list[str]] = {}
+    for word in document_frequency:
+        buckets.setdefault(len(word), []).append(word)
+    return buckets
+
+
+def closest_word(word: str, buckets: dict[int, list[str]], cutoff: float) -> str | None:
+    """The vocabulary word most similar to `word` (normalised Indel similarity ≥ cutoff), or None.
+
+    Similarity 2·LCS/(a+b) ≥ cutoff needs the shorter length to be at least cutoff/(2-cutoff) of the
+    longer one, so only those buckets are searched."""
+    from rapidfuzz import fuzz, process
+
+    ratio, slack = cutoff / (2 - cutoff), 1e-9  # slack: 9 × (0.8 / 1.2) must not round up to 7
+    lengths = range(int(np.ceil(len(word) * ratio - slack)), int(len(word) / ratio + slack) + 1)
+    best: tuple[str, float] | None = None
+    for length in lengths:
+        found = process.extractOne(word, buckets.get(length, ()), scorer=fuzz.ratio, score_cutoff=cutoff * 100 - slack)
+        if found and (best is None or found[1] > best[1]):
+            best = (found[0], found[1])
+    return best[0] if best else None

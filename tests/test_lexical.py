@@ -1,0 +1,105 @@
+"""The lexical index saved beside the vector store: built by the ingest, loaded by a chat process
+without reading every chunk, rebuilt when damaged or missing, and the spelling correction on its
+vocabulary. A real Chroma and the fake embedder."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from assistant.retrieval import HybridRetriever
+from ingest.pipeline import Ingestor
+from kulturplan.lexical import LexicalIndex, closest_word, index_folder, load_or_build, vocabulary_by_length
+from kulturplan.store import ChunkStore
+
+from fakes import FakeEmbedder
+
+
+@pytest.fixture
+def indexed(settings, store, corpus_copy):
+    Ingestor(settings, store, FakeEmbedder()).run([corpus_copy], progress=False)
+    return settings, store
+
+
+def test_ingest_saves_the_index_of_the_version_it_leaves(indexed):
+    settings, store = indexed
+    folder = index_folder(settings, store.version())
+    assert (folder / "document_frequency.json").is_file()
+    saved = LexicalIndex.load(folder)
+    built = LexicalIndex.build(store.all_chunks())
+    assert saved.ids == built.ids and saved.document_frequency == built.document_frequency
+    assert saved.topics == built.topics and saved.topics
+    assert saved.documents == built.documents == store.documents()
+    for question in ("Vilken kultur finns i Ronneby?", "Blekingemodellen skolan", "ordsomintefinns"):
+        assert saved.search(question, 5) == built.search(question, 5)
+    assert saved.search("konstresurscentrum Ronneby", 5)
+
+
+def test_a_chat_process_loads_the_saved_index_without_reading_every_chunk(indexed, monkeypatch):
+    settings, _ = indexed
+    store = ChunkStore.open(settings)  # a new process's store
+
+    def no_full_read():
+        raise AssertionError("the chat read every chunk instead of loading the saved index")
+
+    monkeypatch.setattr(store, "all_chunks", no_full_read)
+    retrieval = HybridRetriever(settings, store, FakeEmbedder()).retrieve("Vad finns i Ronneby för konst?")
+    assert any("Ronneby" in p.chunk.text for p in retrieval.passages)
+
+
+def test_every_write_gives_a_new_version_seen_by_other_store_objects(indexed):
+    settings, store = indexed
+    other = ChunkStore.open(settings)
+    before = other.version()
+    chunk = store.all_chunks()[0]
+    store.delete([chunk.id])
+    after = other.version()
+    assert after != before
+    assert ChunkStore.open(settings).version() == after
+
+
+def test_a_damaged_saved_index_is_rebuilt(indexed):
+    settings, store = indexed
+    version = store.version()
+    folder = index_folder(settings, version)
+    (folder / "ids.json").write_text("{not json", encoding="utf-8")
+    index = load_or_build(settings, store, version)
+    assert index.ids == LexicalIndex.build(store.all_chunks()).ids
+    assert LexicalIndex.load(folder).ids == index.ids  # saved again, whole
+
+
+def test_an_empty_store_has_an_empty_index(settings, store):
+    index = load_or_build(settings, store, store.version())
+    assert index.search("Ronneby", 5) == [] and index.chunk_count == 0 and index.documents == []
+
+
+def test_closest_word_agrees_with_a_full_scan():
+    from rapidfuzz import fuzz
+
+    rng = random.Random(3)
+    letters = "abdefgiklmnoprstuvåäö"
+    vocabulary = {"".join(rng.choice(letters) for _ in range(rng.randint(3, 14))) for _ in range(3000)}
+    vocabulary |= {"språksteg", "konstresurscentrum", "blekingemodell", "världsarv", "förfat"}
+    buckets = vocabulary_by_length(dict.fromkeys(vocabulary, 1))
+    # "författar"/"förfat" is exactly at the cutoff (2·6/15 = 0.8), at the edge of the length buckets.
+    for word in ("språksteget", "konstresurcentrum", "blekingmodell", "världsarvet", "författar", "zzzzzzzz"):
+        scored = [(fuzz.ratio(word, v), v) for v in vocabulary]
+        best_score = max(score for score, _ in scored)
+        found = closest_word(word, buckets, 0.8)
+        if best_score >= 80 - 1e-6:
+            assert found is not None and fuzz.ratio(word, found) == best_score
+        else:
+            assert found is None
+
+
+def test_a_municipality_search_survives_chunks_deleted_since_the_index_was_saved(indexed):
+    settings, store = indexed
+    retriever = HybridRetriever(settings, ChunkStore.open(settings), FakeEmbedder())
+    before = retriever.retrieve("Vilken kultur finns i Ronneby?")
+    own = [p.chunk for p in before.passages if p.via_municipality]
+    assert own
+    store.delete([own[0].id])  # the saved index still lists it until the next re-check
+    after = retriever.retrieve("Vilken kultur finns i Ronneby?")
+    assert own[0].id not in {p.chunk.id for p in after.passages}
+    assert any(p.via_municipality for p in after.passages)
