@@ -240,10 +240,10 @@ def plot(result: dict[str, Any], path: Path) -> None:
     figure, (latency, memory) = plt.subplots(1, 2, figsize=(10, 4))
     for key, label in (("retrieval_p50_ms", "p50"), ("retrieval_p95_ms", "p95")):
         latency.plot(sizes, [f[key] for f in result["sizes"].values()], marker="o", label=label)
-    latency.set(xscale="log", xlabel="chunks", ylabel="ms", title="Retrieval (query embedding included)")
+    latency.set(xscale="log", xlabel="chunks", ylabel="ms", title="Retrieval (query embedding included)", ylim=(0, None))
     latency.legend()
     memory.plot(sizes, [f["chat_rss_mib"] for f in result["sizes"].values()], marker="o")
-    memory.set(xscale="log", xlabel="chunks", ylabel="MiB", title="One chat process, resident memory")
+    memory.set(xscale="log", xlabel="chunks", ylabel="MiB", title="One chat process, resident memory", ylim=(0, None))
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

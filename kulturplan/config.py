@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # Vector store
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded store in data_dir.")
     collection: str = Field("kulturplan", description="Chroma collection name.")
+    lexical_dir: Path | None = Field(
+        None,
+        description="Folder of the saved lexical (BM25) index; empty = data_dir/lexical. Chat processes on "
+        "other machines than the ingest share it through a common folder, or build it once each.",
+    )
 
     # Feedback and commitments
     database_url: str = Field(
@@ -150,6 +155,10 @@ class Settings(BaseSettings):
         from kulturplan.region import load_profile
 
         return load_profile(self.region)
+
+    @property
+    def lexical_root(self) -> Path:
+        return (self.lexical_dir or self.data_dir / "lexical").expanduser()
 
     @property
     def commitments_path(self) -> Path:

@@ -1,7 +1,8 @@
 """The lexical index: BM25 (bm25s, Swedish stemming) over every chunk, saved beside the vector store.
 
 Chroma stays the single source of truth; this index is derived from it and saved under the store's
-version (kulturplan.store.ChunkStore.version), in `<data dir>/lexical/<collection>/<version>/`. An
+version (kulturplan.store.ChunkStore.version), in `<lexical_dir>/<collection>/<version>/`
+(`lexical_dir` defaults to `<data dir>/lexical`). An
 ingest builds it at the end of its run, so a chat process only loads it, memory-mapped: it neither
 rebuilds it on start nor keeps the corpus text in memory (a search returns chunk ids, and the few
 chunks it needs are read from the store). A process that finds no index for the current version
@@ -135,7 +136,7 @@ class LexicalIndex:
 
 
 def index_folder(settings: Settings, version: str) -> Path:
-    return settings.data_dir / "lexical" / settings.collection / (version[:32] or "empty")
+    return settings.lexical_root / settings.collection / (version[:32] or "empty")
 
 
 def load_or_build(settings: Settings, store, version: str) -> LexicalIndex:

@@ -103,3 +103,11 @@ def test_a_municipality_search_survives_chunks_deleted_since_the_index_was_saved
     after = retriever.retrieve("Vilken kultur finns i Ronneby?")
     assert own[0].id not in {p.chunk.id for p in after.passages}
     assert any(p.via_municipality for p in after.passages)
+
+
+def test_the_lexical_dir_setting_puts_the_saved_index_in_a_shared_folder(settings, store, corpus_copy, tmp_path):
+    shared = settings.model_copy(update={"lexical_dir": tmp_path / "shared"})
+    Ingestor(shared, store, FakeEmbedder()).run([corpus_copy], progress=False)
+    folder = index_folder(shared, store.version())
+    assert folder.is_relative_to(tmp_path / "shared") and (folder / "document_frequency.json").is_file()
+    assert not (settings.data_dir / "lexical").exists()
