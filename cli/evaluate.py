@@ -110,12 +110,7 @@ def bench(
     if scale is not None:
         _bench_scale(settings, scale, corpus, out)
         return
-    try:
-        sizes = sorted({int(part) for part in scales.split(",") if part.strip()})
-    except ValueError:
-        fail(f"--scales takes whole numbers separated by commas, got {scales!r}")
-    if not sizes or min(sizes) < 1:
-        fail("--scales must be positive")
+    sizes = _positive_counts(scales, "--scales")
     corpus = corpus or settings.corpus_dir
     if not corpus.is_dir():
         fail(f"--corpus {corpus} is not a folder")
@@ -128,14 +123,20 @@ def bench(
 def _bench_scale(settings, scale: str, corpus: Optional[Path], out: Path) -> None:
     from evals import scale as scale_bench
 
-    try:
-        sizes = sorted({int(part) for part in scale.split(",") if part.strip()})
-    except ValueError:
-        fail(f"--scale takes chunk counts separated by commas, got {scale!r}")
-    if not sizes or min(sizes) < 1:
-        fail("--scale must be positive")
+    sizes = _positive_counts(scale, "--scale")
     # The real chunks the copies are made from: the plan (corpus/) and the development corpus's sources.
     corpora = [corpus] if corpus else [settings.corpus_dir, Path(scale_bench.__file__).parent / "devcorpus" / "src"]
     result = scale_bench.run(settings, sizes, [c for c in corpora if c.is_dir()], out, log=typer.echo)
     typer.echo("\n" + scale_bench.render_table(result))
     typer.echo(f"wrote {out}/scale.json, scale.md, scale.png")
+
+
+def _positive_counts(text: str, option: str) -> list[int]:
+    """"1,100,1000" as sorted whole numbers, or one clear line and exit."""
+    try:
+        counts = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        fail(f"{option} takes whole numbers separated by commas, got {text!r}")
+    if not counts or min(counts) < 1:
+        fail(f"{option} must be positive")
+    return counts

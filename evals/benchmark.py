@@ -22,13 +22,11 @@ import os
 import random
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from evals.metrics import percentile
+from evals.processes import free_port, wait_until_answering
 from kulturplan.config import Settings
 
 QUERIES = [
@@ -334,7 +333,7 @@ class Bench:
         if not executable.exists():
             self.log("serve: console script not found, skipped")
             return
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "KULTURPLAN_DATA_DIR": str(settings.data_dir)}
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -342,7 +341,7 @@ class Bench:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            ready = _wait_http(f"http://127.0.0.1:{port}/", timeout=180)
+            ready = wait_until_answering(f"http://127.0.0.1:{port}/", None, timeout=180)
             cold_start = time.perf_counter() - started if ready else None
             peak = _peak_rss_mb(process.pid)
         finally:
@@ -400,24 +399,6 @@ def _table_safe(text: str) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3 if value < 10 else 1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.3)
-    return False
 
 
 def _peak_rss_mb(pid: int) -> float | None:

@@ -21,13 +21,11 @@ from __future__ import annotations
 import html
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import percentile
+from evals.processes import free_port, stop, wait_until_answering
 from ui.render import ERROR_MESSAGE
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # gradio_client's telemetry reads it
@@ -410,20 +409,6 @@ def seconds_until_answered(url: str, api: ChatApi, ask: Ask, generator: str, lim
 
 
 # --- a server in a subprocess ------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _answers_http(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @contextmanager
 def serving(data_dir: Path, timeout: float = 180.0) -> Iterator[str]:
     """`kulturplan serve` on a free loopback port over `data_dir`; yields its URL, stops it after."""
@@ -434,20 +419,12 @@ def serving(data_dir: Path, timeout: float = 180.0) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}/"
-            deadline = time.monotonic() + timeout
-            while not _answers_http(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"`kulturplan serve` did not start: {log.read()[-500:]}")
-                time.sleep(0.3)
+            if not wait_until_answering(url, process, timeout):
+                log.seek(0)
+                raise RuntimeError(f"`kulturplan serve` did not start: {log.read()[-500:]}")
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def changeable_document(corpus: Path) -> Path | None:

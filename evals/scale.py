@@ -20,11 +20,9 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from evals.metrics import percentile
+from evals.processes import free_port, stop, wait_until_answering
 from kulturplan.config import Settings
 
 NOISE = 0.05
@@ -54,35 +53,18 @@ BLEKINGE = ("Karlskrona", "Karlshamn", "Ronneby", "Olofström", "Sölvesborg")
 def chroma_server(root: Path, timeout: float = 90.0) -> Iterator[str]:
     """`chroma run` on a free loopback port, persisting into `root`; yields its URL."""
     executable = Path(sys.executable).with_name("chroma")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     with (root / "chroma.log").open("wb") as log:
         process = subprocess.Popen([str(executable), "run", "--path", str(root / "db"), "--host", "127.0.0.1",
                                     "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
     try:
-        deadline = time.monotonic() + timeout
-        while not _answers(url + "/api/v2/heartbeat"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Chroma server did not start; see {root / 'chroma.log'}")
-            time.sleep(0.3)
+        if not wait_until_answering(url + "/api/v2/heartbeat", process, timeout):
+            raise RuntimeError(f"the Chroma server did not start; see {root / 'chroma.log'}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+        stop(process)
 
 
 def varied_text(text: str, rng: random.Random) -> str:
@@ -183,9 +165,7 @@ class ScaleBench:
         """A fresh `kulturplan serve` on the same server: time to serve, to first answer, resident memory."""
         from gradio_client import Client
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         env = {**os.environ, "KULTURPLAN_CHROMA_URL": settings.chroma_url, "KULTURPLAN_DATA_DIR": str(settings.data_dir),
                "KULTURPLAN_COLLECTION": settings.collection, "KULTURPLAN_GENERATOR": "extractive"}  # fmt: skip
         command = [str(Path(sys.executable).with_name("kulturplan")), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -193,21 +173,15 @@ class ScaleBench:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}/"
-            while not _answers(url):
-                if process.poll() is not None or time.perf_counter() - started > 300:
-                    raise RuntimeError("`kulturplan serve` did not start")
-                time.sleep(0.1)
+            if not wait_until_answering(url, process, 300):
+                raise RuntimeError("`kulturplan serve` did not start")
             serving = time.perf_counter() - started
             Client(url, verbose=False).predict(QUESTIONS[1], "extractive", 3, "Alla", api_name="/respond")
             answered = time.perf_counter() - started
             return {"serve_ready_s": round(serving, 1), "first_answer_s": round(answered, 1),
                     "chat_rss_mib": _rss_mib(process.pid)}  # fmt: skip
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
 
 
 def _rss_mib(pid: int) -> float | None:

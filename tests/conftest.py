@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def serving_app(settings: Settings, embedder, feedback_file: Path | None = None) -> Iterator[str]:
+    """The real Gradio app on a free loopback port, in a thread of this process; yields its URL.
+    Feedback goes to `feedback_file`, or to the data directory's store."""
+    from assistant.engine import Assistant
+    from kulturplan.feedback import FeedbackStore
+    from ui.app import build_app, launch
+
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    feedback = FeedbackStore(feedback_file) if feedback_file else None
+    app = build_app(Assistant(settings, embedder=embedder), settings, feedback)
+    port = free_port()
+    launch(app, settings, "127.0.0.1", port, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port
+from conftest import REPO, serving_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -60,19 +60,8 @@ def browser():
 
 
 def _serve(settings, embedder, feedback_file: Path) -> Iterator[str]:
-    from assistant.engine import Assistant
-    from kulturplan.feedback import FeedbackStore
-    from ui.app import build_app, launch
-
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    settings = settings.model_copy(update={"generator": "extractive"})
-    app = build_app(Assistant(settings, embedder=embedder), settings, FeedbackStore(feedback_file))
-    port = free_port()
-    launch(app, settings, "127.0.0.1", port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serving_app(settings.model_copy(update={"generator": "extractive"}), embedder, feedback_file) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port
+from conftest import REPO, serving_app
 from ui.render import ERROR_MESSAGE
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -136,19 +135,9 @@ def _visible(markup: str) -> str:
 
 
 # --- the server and its clients --------------------------------------------------------------------------
-@contextmanager
-def serving(settings, embedder) -> Iterator[str]:
-    """The real app on a free loopback port, in a thread of this process; its URL."""
-    from assistant.engine import Assistant
-    from ui.app import build_app, launch
-
-    app = build_app(Assistant(settings, embedder=embedder), settings)  # feedback in the data directory
-    port = free_port()
-    launch(app, settings, "127.0.0.1", port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+def serving(settings, embedder):
+    """The real app on a free loopback port, in a thread of this process (feedback in the data directory)."""
+    return serving_app(settings, embedder)
 
 
 class Asker:

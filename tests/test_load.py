@@ -7,13 +7,12 @@ follow-up that only makes sense after it, with the extractive generator (see eva
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from conftest import CORPUS, SEED, free_port
+from conftest import CORPUS, SEED, serving_app
 from evals.load import run_load, run_load_during_ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -33,19 +32,8 @@ def load_index(tmp_path_factory, real_settings_base, real_embedder):
 
 @pytest.fixture(scope="module")
 def chat_url(load_index, real_embedder, tmp_path_factory) -> Iterator[str]:
-    from assistant.engine import Assistant
-    from kulturplan.feedback import FeedbackStore
-    from ui.app import build_app, launch
-
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    feedback = FeedbackStore(tmp_path_factory.mktemp("load-feedback") / "feedback.sqlite3")
-    app = build_app(Assistant(load_index, embedder=real_embedder), load_index, feedback)
-    port = free_port()
-    launch(app, load_index, "127.0.0.1", port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serving_app(load_index, real_embedder, tmp_path_factory.mktemp("load-feedback") / "feedback.sqlite3") as url:
+        yield url
 
 
 def test_twenty_sessions_with_follow_ups_get_their_own_answers(chat_url):
