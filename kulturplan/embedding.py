@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kulturplan.attention import use_unmasked_attention
 from kulturplan.config import Settings
 from kulturplan.language import budget_tokens
 from kulturplan.registry import Registry, UnknownBackend
@@ -89,6 +90,9 @@ class SentenceTransformerEmbedder(Embedder):
             )
         except OSError as error:
             raise EmbedderUnavailable(f"cannot load embedding model {self.model_name}: {error}") from error
+        for module in model:  # the transformer inside the sentence-transformers pipeline
+            if hasattr(module, "auto_model"):
+                use_unmasked_attention(module.auto_model)
         self.load_seconds = time.perf_counter() - started
         return model
 

@@ -231,6 +231,23 @@ class ChunkStore:
         return {i: Chunk.from_metadata(t, m) for i, t, m in _rows(found["ids"], found["documents"], found["metadatas"])}
 
     @_store_call
+    def chunks_with_vectors(self, ids: list[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
+        """Chunks and their vectors in one read (one round trip to a server instead of two)."""
+        if not ids:
+            return {}
+        try:
+            found = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        except Exception as error:
+            if _UNKNOWN_ID not in str(error):
+                raise
+            vectors = self.vectors(ids)  # leaves out what this process's vector index lacks (see there)
+            chunks = self.chunks_by_id(list(vectors))
+            return {i: (chunks[i], vectors[i]) for i in vectors if i in chunks}
+        vectors = {i: v for i, v, _ in _rows(found["ids"], found["embeddings"], None)}
+        rows = _rows(found["ids"], found["documents"], found["metadatas"])
+        return {i: (Chunk.from_metadata(t, m), np.asarray(vectors[i], dtype=np.float32)) for i, t, m in rows if i in vectors}
+
+    @_store_call
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """The vectors of `ids`; chunks deleted meanwhile, or added by another process since this one
         loaded its vector index (see `refresh`), are left out."""
