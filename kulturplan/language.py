@@ -141,20 +141,29 @@ def _punkt():
     return tokenizer
 
 
+# A list item's or a numbered heading's marker at the start of a line ("1. ", "2) ", "- ", "• ").
+# Punkt takes "1." for a sentence of its own; the marker belongs to the sentence after it.
+_LINE_MARKER = re.compile(r"^\s*(?:[-•*–]\s+)?\d{1,3}[.)]\s+|^\s*[-•*–]\s+")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage or an answer; list items and lines stay separate units."""
-    tokenizer = _punkt()
+    """Sentences of a passage or an answer; list items and lines stay separate units, and a numbered
+    item or heading keeps its number ("1. Fler deltagare.", not "1." and "Fler deltagare.")."""
     sentences: list[str] = []
     for line in text.splitlines():
-        line = line.strip()
-        if line:
-            sentences += [s.strip() for s in tokenizer.tokenize(line) if s.strip()]
-    return sentences
+        sentences += [line[start:end].strip() for start, end in sentence_spans(line)]
+    return [s for s in sentences if s]
 
 
 def sentence_spans(line: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of one line, for text that is still streaming in."""
-    return list(_punkt().span_tokenize(line)) if line.strip() else []
+    if not line.strip():
+        return []
+    spans = list(_punkt().span_tokenize(line))
+    marker = _LINE_MARKER.match(line)
+    while marker and len(spans) > 1 and spans[0][1] <= marker.end():
+        spans[:2] = [(spans[0][0], spans[1][1])]
+    return spans
 
 
 # --- citations and language -------------------------------------------------------------------------

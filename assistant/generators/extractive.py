@@ -7,6 +7,7 @@ claim is supported by the passage it cites.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ DEFAULT_MARGIN, DEFAULT_MAX_SENTENCES = 0.08, 3
 MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
 MAX_REGION_SENTENCES = 2
 MIN_WORDS = 5  # shorter "sentences" are fragments such as a stray link text
+_NUMBERED = re.compile(r"^\d{1,3}[.)]\s")
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class ExtractiveGenerator(Generator):
             yield "According to the culture plan (quoted in Swedish):\n"
         separator = "\n" if len(chosen) > 1 and any(s.is_item for s in chosen) else " "
         for index, sentence in enumerate(chosen):
-            text = f"- {sentence.text.lstrip('-•* ')}" if separator == "\n" else sentence.text
+            # "1. …" stays numbered, as in the source; a list's introduction ("…:") is no item
+            plain = _NUMBERED.match(sentence.text) or sentence.text.rstrip().endswith(":")
+            text = f"- {sentence.text.lstrip('-•* ')}" if separator == "\n" and not plain else sentence.text
             yield f"{separator if index else ''}{text} [{sentence.n}]"
 
     def _municipality_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:

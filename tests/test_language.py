@@ -1,0 +1,49 @@
+"""The Swedish sentence splitter: a numbered item or heading keeps its number, and a list stays a
+list from the passage to the extractive answer."""
+
+from __future__ import annotations
+
+from assistant.evidence import EvidenceScorer
+from assistant.generators.base import GenerationRequest
+from assistant.generators.extractive import ExtractiveGenerator
+from assistant.types import Passage
+from kulturplan.chunks import Chunk
+from kulturplan.language import sentence_spans, split_sentences
+
+GOALS = (
+    "3. Regionala kulturpolitiska mål 2022–2025\n\n"
+    "Region Blekinge har antagit tre regionala mål för planperioden:\n\n"
+    "1. Fler och nya deltagare i Blekinges kulturliv. Barn och unga är en prioriterad grupp.\n\n"
+    "2. Bättre villkor för professionella kulturskapare i Blekinge.\n\n"
+    "3. Kulturen ska tas tillvara i fler samhällssektorer.\n"
+)
+
+
+def test_a_numbered_line_keeps_its_number():
+    assert split_sentences(GOALS) == [
+        "3. Regionala kulturpolitiska mål 2022–2025",
+        "Region Blekinge har antagit tre regionala mål för planperioden:",
+        "1. Fler och nya deltagare i Blekinges kulturliv.",
+        "Barn och unga är en prioriterad grupp.",
+        "2. Bättre villkor för professionella kulturskapare i Blekinge.",
+        "3. Kulturen ska tas tillvara i fler samhällssektorer.",
+    ]
+
+
+def test_markers_and_years_and_abbreviations():
+    line = "- 2) Stöd till ca. 300 föreningar. Mer text."
+    assert [line[a:b] for a, b in sentence_spans(line)] == ["- 2) Stöd till ca. 300 föreningar.", "Mer text."]
+    assert split_sentences("1998. Det året blev Karlskrona världsarv.") == ["1998.", "Det året blev Karlskrona världsarv."]
+    assert split_sentences("• Punkt ett. Två.") == ["• Punkt ett.", "Två."]
+
+
+def test_a_numbered_list_is_answered_whole_and_numbered():
+    chunk = Chunk(doc_id="d", source="plan.pdf", title="Plan", format="pdf", position=0, text=GOALS,
+                  heading_path=("3. Regionala kulturpolitiska mål 2022–2025",), start=0, end=len(GOALS))  # fmt: skip
+    passages = [Passage(chunk, 1.0, dense=0.8)]
+    question = "Vilka regionala mål har Region Blekinge antagit för planperioden?"
+    evidence = EvidenceScorer().score(question, passages, lambda term: 1.0)
+    answer = "".join(ExtractiveGenerator().stream(GenerationRequest(question, passages, evidence=evidence)))
+    lines = answer.splitlines()
+    assert lines[0].startswith("Region Blekinge har antagit tre regionala mål")
+    assert [line[:3] for line in lines[1:]] == ["1. ", "2. ", "3. "], answer
