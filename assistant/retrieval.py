@@ -147,8 +147,10 @@ class HybridRetriever:
                 fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (settings.rrf_k + rank + 1)
         chunks = {h.chunk.id: h.chunk for h in dense} | {c.id: c for c, _ in lexical}
         local_ids: set[str] = set()
-        known_dense = {h.chunk.id: h.score for h in dense}
-        known_dense |= {i: float(np.dot(v, vector)) for i, v in lexical_vectors.items() if i not in known_dense}
+        # Every candidate's cosine similarity: from the searches, or from the vectors read with the
+        # lexical-only chunks.
+        dense_scores = {h.chunk.id: h.score for h in dense}
+        dense_scores |= {i: float(np.dot(v, vector)) for i, v in lexical_vectors.items() if i not in dense_scores}
         for name in municipalities:
             # The municipality's passages closest to the question, not all of them: at 100 000
             # chunks a municipality has thousands, and only the best few are ever shown.
@@ -157,10 +159,9 @@ class HybridRetriever:
                 chunk = hit.chunk
                 chunks.setdefault(chunk.id, chunk)
                 fused.setdefault(chunk.id, 0.0)
-                known_dense[chunk.id] = hit.score
+                dense_scores[chunk.id] = hit.score
                 local_ids.add(chunk.id)
 
-        dense_scores = self._dense_scores(vector, chunks, known_dense)
         lexical_scores = {c.id: s for c, s in lexical}
         candidates = [
             Passage(
@@ -194,16 +195,6 @@ class HybridRetriever:
         found = self.store.chunks_with_vectors([i for i, _ in ranked if i not in known])
         chunks = known | {i: chunk for i, (chunk, _) in found.items()}
         return [(chunks[i], score) for i, score in ranked if i in chunks], {i: v for i, (_, v) in found.items()}
-
-    def _dense_scores(self, vector: np.ndarray, chunks: dict[str, Chunk], known: dict[str, float]) -> dict[str, float]:
-        """Cosine similarity for every candidate; chunks found only lexically are embedded here."""
-        missing = [chunk for chunk_id, chunk in chunks.items() if chunk_id not in known]
-        scores = dict(known)
-        if missing:
-            vectors = self.store.vectors([c.id for c in missing])
-            for chunk in missing:
-                scores[chunk.id] = float(np.dot(vectors[chunk.id], vector)) if chunk.id in vectors else 0.0
-        return scores
 
     def _select(self, candidates: list[Passage], limit: int, municipalities: tuple[str, ...]) -> list[Passage]:
         """Few, deduplicated passages: a named municipality's own passages first, then the best rest."""

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from evals.metrics import percentile
-from evals.processes import free_port, wait_until_answering
+from evals.processes import free_port, memory_mib, wait_until_answering
 from kulturplan.config import Settings
 
 QUERIES = [
@@ -343,7 +343,7 @@ class Bench:
         try:
             ready = wait_until_answering(f"http://127.0.0.1:{port}/", None, timeout=180)
             cold_start = time.perf_counter() - started if ready else None
-            peak = _peak_rss_mb(process.pid)
+            peak = memory_mib(process.pid, "VmHWM")
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -358,7 +358,7 @@ class Bench:
         )  # fmt: skip
         answered = None
         while child.poll() is None:
-            answered = _peak_rss_mb(child.pid) or answered
+            answered = memory_mib(child.pid, "VmHWM") or answered
             time.sleep(0.2)
         self.record("peak RSS with both models loaded and one local answer", answered, None, "MiB",
                     "a `kulturplan ask --generator local` process, which loads what serve loads")  # fmt: skip
@@ -399,16 +399,6 @@ def _table_safe(text: str) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3 if value < 10 else 1)
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 # --- the run ---------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ until it serves the page, until its first answer, and its resident memory after 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import re
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from evals.metrics import percentile
-from evals.processes import free_port, stop, wait_until_answering
+from evals.processes import ChromaServer, free_port, memory_mib, stop, wait_until_answering
 from kulturplan.config import Settings
 
 NOISE = 0.05
@@ -47,24 +46,6 @@ PLACES = (
     "Skövde Varberg Kiruna Piteå Skellefteå Härnösand Mora Ludvika Motala Vimmerby Ljungby Älmhult Oskarshamn"
 ).split()
 BLEKINGE = ("Karlskrona", "Karlshamn", "Ronneby", "Olofström", "Sölvesborg")
-
-
-@contextlib.contextmanager
-def chroma_server(root: Path, timeout: float = 90.0) -> Iterator[str]:
-    """`chroma run` on a free loopback port, persisting into `root`; yields its URL."""
-    executable = Path(sys.executable).with_name("chroma")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with (root / "chroma.log").open("wb") as log:
-        process = subprocess.Popen([str(executable), "run", "--path", str(root / "db"), "--host", "127.0.0.1",
-                                    "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
-    try:
-        if not wait_until_answering(url + "/api/v2/heartbeat", process, timeout):
-            raise RuntimeError(f"the Chroma server did not start; see {root / 'chroma.log'}")
-        yield url
-    finally:
-        stop(process)
 
 
 def varied_text(text: str, rng: random.Random) -> str:
@@ -109,8 +90,8 @@ class ScaleBench:
 
         embedder = make_embedder(self.settings)
         results: dict[str, Any] = {"sizes": {}, "noise": NOISE}
-        with chroma_server(self.work) as url:
-            settings = self.settings.model_copy(update={"chroma_url": url, "data_dir": self.work / "data",
+        with ChromaServer(self.work) as chroma:
+            settings = self.settings.model_copy(update={"chroma_url": chroma.url, "data_dir": self.work / "data",
                                                         "collection": "skala"})  # fmt: skip
             base, vectors, seconds = self._ingest_base(settings, embedder, corpora)
             results["base_chunks"], results["base_embed_seconds"] = len(base), round(seconds, 1)
@@ -178,20 +159,11 @@ class ScaleBench:
             serving = time.perf_counter() - started
             Client(url, verbose=False).predict(QUESTIONS[1], "extractive", 3, "Alla", api_name="/respond")
             answered = time.perf_counter() - started
+            rss = memory_mib(process.pid)
             return {"serve_ready_s": round(serving, 1), "first_answer_s": round(answered, 1),
-                    "chat_rss_mib": _rss_mib(process.pid)}  # fmt: skip
+                    "chat_rss_mib": round(rss, 1) if rss is not None else None}  # fmt: skip
         finally:
             stop(process)
-
-
-def _rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
 
 
 def render_table(result: dict[str, Any]) -> str:

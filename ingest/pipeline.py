@@ -32,7 +32,7 @@ from kulturplan.commitments import CommitmentStore, location
 from kulturplan.config import Settings
 from kulturplan.database import DatabaseError
 from kulturplan.embedding import Embedder
-from kulturplan.lexical import load_or_build
+from kulturplan.lexical import ensure_saved
 from kulturplan.store import ChunkStore
 
 # Bump when parsing or chunking changes, so that unchanged files are chunked again.
@@ -289,7 +289,7 @@ class Ingestor:
             report.skipped.append(Skipped(location(self.settings), f"cannot update commitments: {error}"))
         # The lexical index is derived too: built once here, so that chat processes only load it.
         try:
-            load_or_build(self.settings, self.store, self.store.version())
+            ensure_saved(self.settings, self.store, self.store.version())
         except OSError as error:
             log.warning("cannot build the lexical index: %s (the chat builds it on its first question)", error)
         report.seconds = time.perf_counter() - started

@@ -37,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 STOPWORDS = "sv"  # bm25s's Swedish stop-word list, for the documents and the questions alike
 KEEP_VERSIONS = 2  # older saved indexes are removed; one stays for a process still reading it
-_IDS, _FREQUENCY, _TOPICS, _DOCUMENTS = "ids.json", "document_frequency.json", "topics.json", "documents.json"
-_PLACES = "municipality_chunks.json"
+# Beside bm25s's own files, one file with the rest; the folder is renamed into place whole, so a
+# folder holding this file holds a complete index.
+_STATISTICS = "statistics.json"
 TOPICS = 50  # section headings kept for the refusal's "the documents cover, for example: …"
 
 
@@ -109,40 +110,48 @@ class LexicalIndex:
         try:
             if self.bm25 is not None:
                 self.bm25.save(str(staging))
-            (staging / _IDS).write_text(json.dumps(self.ids), encoding="utf-8")
-            (staging / _TOPICS).write_text(json.dumps(self.topics, ensure_ascii=False), encoding="utf-8")
-            (staging / _PLACES).write_text(json.dumps(self.municipality_chunks, ensure_ascii=False), encoding="utf-8")
-            documents = [dataclasses.asdict(d) for d in self.documents]
-            (staging / _DOCUMENTS).write_text(json.dumps(documents, ensure_ascii=False), encoding="utf-8")
-            # Written last: its presence means the save is whole.
-            (staging / _FREQUENCY).write_text(json.dumps(self.document_frequency, ensure_ascii=False), encoding="utf-8")
+            statistics = {
+                "ids": self.ids, "document_frequency": self.document_frequency, "topics": self.topics,
+                "documents": [dataclasses.asdict(d) for d in self.documents],
+                "municipality_chunks": self.municipality_chunks,
+            }  # fmt: skip
+            (staging / _STATISTICS).write_text(json.dumps(statistics, ensure_ascii=False), encoding="utf-8")
             os.replace(staging, folder)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-            if not (folder / _FREQUENCY).is_file():  # another process saved the same version first: fine
+            if not is_saved(folder):  # another process saved the same version first: fine
                 raise
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
         import bm25s
 
-        ids = json.loads((folder / _IDS).read_text(encoding="utf-8"))
-        frequency = json.loads((folder / _FREQUENCY).read_text(encoding="utf-8"))
-        topics = json.loads((folder / _TOPICS).read_text(encoding="utf-8"))
-        documents = [IndexedDocument(**d) for d in json.loads((folder / _DOCUMENTS).read_text(encoding="utf-8"))]
-        places = json.loads((folder / _PLACES).read_text(encoding="utf-8"))
+        statistics = json.loads((folder / _STATISTICS).read_text(encoding="utf-8"))
+        ids = statistics["ids"]
+        documents = [IndexedDocument(**d) for d in statistics["documents"]]
         bm25 = bm25s.BM25.load(str(folder), mmap=True) if ids else None
-        return cls(bm25, ids, frequency, topics, documents, places)
+        return cls(bm25, ids, statistics["document_frequency"], statistics["topics"], documents,
+                   statistics["municipality_chunks"])  # fmt: skip
 
 
 def index_folder(settings: Settings, version: str) -> Path:
     return settings.lexical_root / settings.collection / (version[:32] or "empty")
 
 
+def is_saved(folder: Path) -> bool:
+    return (folder / _STATISTICS).is_file()
+
+
+def ensure_saved(settings: Settings, store, version: str) -> None:
+    """Build and save the index of `version` unless it is saved already (the end of an ingest)."""
+    if not is_saved(index_folder(settings, version)):
+        load_or_build(settings, store, version)
+
+
 def load_or_build(settings: Settings, store, version: str) -> LexicalIndex:
     """The index of `version`: loaded when saved, else built from `store` and saved for the next process."""
     folder = index_folder(settings, version)
-    if (folder / _FREQUENCY).is_file():
+    if is_saved(folder):
         try:
             return LexicalIndex.load(folder)
         except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged save is rebuilt, never trusted

@@ -31,6 +31,10 @@ VERSION_KEY = "index_version"
 _UNKNOWN_ID = "Error finding id"
 
 
+def _is_unknown_id(error: Exception) -> bool:
+    return _UNKNOWN_ID in str(error)
+
+
 class StoreError(RuntimeError):
     """The store cannot be opened or used; the message says why."""
 
@@ -238,7 +242,7 @@ class ChunkStore:
         try:
             found = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
         except Exception as error:
-            if _UNKNOWN_ID not in str(error):
+            if not _is_unknown_id(error):
                 raise
             vectors = self.vectors(ids)  # leaves out what this process's vector index lacks (see there)
             chunks = self.chunks_by_id(list(vectors))
@@ -258,7 +262,7 @@ class ChunkStore:
         except Exception as error:
             # An embedded Chroma reads vectors from the index this process loaded, but ids from the
             # shared SQLite file: an id another process just added fails the whole read. Read one by one.
-            if _UNKNOWN_ID not in str(error):
+            if not _is_unknown_id(error):
                 raise
             if len(ids) == 1:
                 return {}
@@ -286,7 +290,7 @@ class ChunkStore:
             # A restricted search can name a chunk deleted since, or one another process just added
             # that the vector index this (embedded) process loaded lacks (see `vectors`): load the
             # index afresh and keep the ids that still exist, once.
-            if _UNKNOWN_ID not in str(error):
+            if not _is_unknown_id(error):
                 raise
             self.refresh()
             if ids is not None:
@@ -296,7 +300,7 @@ class ChunkStore:
             try:
                 result = self.collection.query(**query)
             except Exception as again:
-                if _UNKNOWN_ID not in str(again):
+                if not _is_unknown_id(again):
                     raise
                 return []
         distances = dict(zip(result["ids"][0], result["distances"][0]))

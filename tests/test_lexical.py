@@ -10,7 +10,9 @@ import pytest
 
 from assistant.retrieval import HybridRetriever
 from ingest.pipeline import Ingestor
-from kulturplan.lexical import LexicalIndex, closest_word, index_folder, load_or_build, vocabulary_by_length
+from kulturplan.lexical import (
+    LexicalIndex, closest_word, index_folder, is_saved, load_or_build, vocabulary_by_length,
+)
 from kulturplan.store import ChunkStore
 
 from fakes import FakeEmbedder
@@ -25,7 +27,7 @@ def indexed(settings, store, corpus_copy):
 def test_ingest_saves_the_index_of_the_version_it_leaves(indexed):
     settings, store = indexed
     folder = index_folder(settings, store.version())
-    assert (folder / "document_frequency.json").is_file()
+    assert is_saved(folder)
     saved = LexicalIndex.load(folder)
     built = LexicalIndex.build(store.all_chunks())
     assert saved.ids == built.ids and saved.document_frequency == built.document_frequency
@@ -63,7 +65,7 @@ def test_a_damaged_saved_index_is_rebuilt(indexed):
     settings, store = indexed
     version = store.version()
     folder = index_folder(settings, version)
-    (folder / "ids.json").write_text("{not json", encoding="utf-8")
+    (folder / "statistics.json").write_text("{not json", encoding="utf-8")
     index = load_or_build(settings, store, version)
     assert index.ids == LexicalIndex.build(store.all_chunks()).ids
     assert LexicalIndex.load(folder).ids == index.ids  # saved again, whole
@@ -109,5 +111,5 @@ def test_the_lexical_dir_setting_puts_the_saved_index_in_a_shared_folder(setting
     shared = settings.model_copy(update={"lexical_dir": tmp_path / "shared"})
     Ingestor(shared, store, FakeEmbedder()).run([corpus_copy], progress=False)
     folder = index_folder(shared, store.version())
-    assert folder.is_relative_to(tmp_path / "shared") and (folder / "document_frequency.json").is_file()
+    assert folder.is_relative_to(tmp_path / "shared") and is_saved(folder)
     assert not (settings.data_dir / "lexical").exists()
