@@ -157,6 +157,10 @@ def load_or_build(settings: Settings, store, version: str) -> LexicalIndex:
         except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged save is rebuilt, never trusted
             logger.warning("the saved lexical index at %s is unreadable (%s); rebuilding it", folder, error)
             shutil.rmtree(folder, ignore_errors=True)
+    elif folder.exists():
+        # Saves are renamed into place whole, so a folder without the statistics file is no save in
+        # progress but an older release's layout: it would block the rename of the new save forever.
+        shutil.rmtree(folder, ignore_errors=True)
     index = LexicalIndex.build(store.all_chunks())
     try:
         index.save(folder)

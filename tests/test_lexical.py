@@ -71,6 +71,18 @@ def test_a_damaged_saved_index_is_rebuilt(indexed):
     assert LexicalIndex.load(folder).ids == index.ids  # saved again, whole
 
 
+def test_a_save_in_an_older_layout_is_replaced_not_left_blocking(indexed):
+    # An older release saved its statistics in several files; the folder of that version exists
+    # without statistics.json, and the new save must still land in it.
+    settings, store = indexed
+    version = store.version()
+    folder = index_folder(settings, version)
+    (folder / "statistics.json").unlink()
+    (folder / "ids.json").write_text("[]", encoding="utf-8")
+    index = load_or_build(settings, store, version)
+    assert is_saved(folder) and not (folder / "ids.json").exists()
+    assert LexicalIndex.load(folder).ids == index.ids
+
 def test_an_empty_store_has_an_empty_index(settings, store):
     index = load_or_build(settings, store, store.version())
     assert index.search("Ronneby", 5) == [] and index.chunk_count == 0 and index.documents == []
