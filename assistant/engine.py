@@ -11,6 +11,8 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
+from assistant.answerability import AnswerabilityModel
+from assistant.queue import ModelQueue, QueueStatus
 from assistant.events import EventKind, event
 from assistant.evidence import EvidenceScorer, Weights
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
@@ -51,6 +53,7 @@ class Assistant:
         self._retriever: HybridRetriever | None = None
         self._evidence_scorer: EvidenceScorer | None = None
         self._generators: dict[str, Generator] = dict(generators or {})
+        self._queues: dict[str, ModelQueue] = {}
         self._lock = threading.Lock()
 
     # --- lazily loaded resources -----------------------------------------------------------------
@@ -75,10 +78,27 @@ class Assistant:
         return self._evidence_scorer
 
     @property
+    def answerability(self) -> AnswerabilityModel:
+        settings = self.settings
+        return AnswerabilityModel(
+            tuple(settings.answerability_weights), settings.answerability_bias, settings.answerability_threshold
+        )
+
+    @property
     def retriever(self) -> HybridRetriever:
         if self._retriever is None:
             self._retriever = HybridRetriever(self.settings, self.store, self.embedder)
         return self._retriever
+
+    def queue_for(self, generator: Generator) -> ModelQueue | None:
+        """The line in front of a generator that answers one question at a time; None for the others."""
+        if not generator.serial:
+            return None
+        with self._lock:
+            if generator.name not in self._queues:
+                settings = self.settings
+                self._queues[generator.name] = ModelQueue(settings.llm_queue_size, settings.llm_typical_answer_seconds)
+            return self._queues[generator.name]
 
     def generator(self, name: str | None = None) -> Generator:
         name = name or self.settings.generator
@@ -103,8 +123,9 @@ class Assistant:
         generator: str | None = None,
         max_passages: int | None = None,
         municipality: str | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield checked answer text as it is generated; the last item is the `Answer`."""
+    ) -> Iterator[str | QueueStatus | Answer]:
+        """Yield checked answer text as it is generated, a `QueueStatus` while the question waits for
+        a model that answers one at a time; the last item is the `Answer`."""
         started = time.perf_counter()
         history = list(history or [])
         cleaned = validate_question(question, self.settings.max_question_chars)  # raises QuestionError

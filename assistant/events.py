@@ -22,7 +22,7 @@ class EventKind(str, Enum):
     GENERATOR_UNAVAILABLE = "generator_unavailable"  # details: generator, error; extractive used instead
     GENERATOR_FAILED = "generator_failed"  # details: error
     GENERATOR_TIMEOUT = "generator_timeout"  # details: error
-    FELL_BACK = "fell_back"  # details: reason ("failed" | "unsupported"); extractive answer shown
+    FELL_BACK = "fell_back"  # details: reason ("failed" | "unsupported" | "busy"); extractive answer shown
     MUNICIPALITY_COMPLETED = "municipality_completed"  # sentences about the place the LLM left out were added
     # The grounding check, per sentence
     CITATION_REMOVED = "citation_removed"  # details: numbers (sources that do not exist)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from assistant.safety import sanitize_passage
@@ -47,7 +47,7 @@ _ASKS = [
 class Weights:
     """Defaults as calibrated in evals/calibration.json (the Settings carry the same values)."""
 
-    coverage: float = 0.75
+    coverage: float = 0.5
     typed: float = 0.05
 
     def combine(self, dense: float, coverage: float, typed: bool) -> float:
@@ -124,9 +124,15 @@ class EvidenceScorer:
     def __init__(self, weights: Weights = Weights()):
         self.weights = weights
 
-    def score(self, question: str, passages: list[Passage], idf: Callable[[str], float]) -> list[ScoredSentence]:
-        """Every sentence of the passages, best first; `idf` weighs the question's words (index statistics)."""
-        terms, kind = question_terms(question), asked_type(question)
+    def score(
+        self, question: str, passages: list[Passage], idf: Callable[[str], float], absent: Iterable[str] = ()
+    ) -> list[ScoredSentence]:
+        """Every sentence of the passages, best first; `idf` weighs the question's words (index
+        statistics). `absent` are question words no indexed passage holds: no sentence can match
+        them, so they are left out of coverage, which then measures what the documents could show
+        (assistant.answerability weighs their absence on its own)."""
+        kind = asked_type(question)
+        terms = question_terms(question) - {stem(word) for word in absent}
         units: list[tuple[int, str, str]] = []
         for n, passage in enumerate(passages, start=1):
             lead_in = passage.chunk.heading_path[-1] if passage.chunk.heading_path else passage.chunk.title

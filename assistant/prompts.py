@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from assistant.safety import sanitize_passage
 
 if TYPE_CHECKING:
+    from assistant.evidence import ScoredSentence
     from assistant.generators.base import GenerationRequest
     from assistant.types import Turn
     from kulturplan.region import RegionProfile
@@ -42,12 +43,31 @@ def format_sources(request: "GenerationRequest", limit: int | None = None) -> st
     return "\n".join(lines)
 
 
+def format_sentences(request: "GenerationRequest", sentences: list["ScoredSentence"]) -> str:
+    """The chosen sentences under their passage's number and section heading (the lead-in), one line
+    per passage; a passage none of whose sentences was chosen is left out, and the numbers stay the
+    passages' own, so a citation means the same passage as in the answer's sources."""
+    lines = []
+    for n in sorted({s.n for s in sentences}):
+        chunk = request.passages[n - 1].chunk
+        section = chunk.section or chunk.title
+        text = " ".join(s.text for s in sentences if s.n == n)
+        lines.append(f"[{n}] ({section}) {sanitize_passage(text)}")
+    return "\n".join(lines)
+
+
 def build_messages(
-    request: "GenerationRequest", profile: "RegionProfile", max_sources: int | None = None
+    request: "GenerationRequest",
+    profile: "RegionProfile",
+    max_sources: int | None = None,
+    sentences: list["ScoredSentence"] | None = None,
 ) -> list[dict[str, str]]:
-    """The chat for the LLM; it sees the first `max_sources` passages (prompt length is latency on CPU)."""
+    """The chat for the LLM: the chosen `sentences` when given, else the first `max_sources`
+    passages (prompt length is latency on CPU). The fixed part (rules, example) comes first and is
+    the same for every question, so llama.cpp reuses its cache between questions."""
     language, refusal = ("English", REFUSAL_EN) if request.english else ("Swedish", REFUSAL_SV)
-    user = f"Källor:\n{format_sources(request, max_sources)}\n\nFråga: {request.question}"
+    sources = format_sentences(request, sentences) if sentences else format_sources(request, max_sources)
+    user = f"Källor:\n{sources}\n\nFråga: {request.question}"
     return [
         {"role": "system", "content": SYSTEM.format(plan=profile.plan(english=True), language=language, refusal=refusal)},
         {"role": "user", "content": EXAMPLE_USER},

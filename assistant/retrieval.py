@@ -21,7 +21,7 @@ from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import idf_function
-from kulturplan.language import content_terms, is_english, is_stopword, stem
+from kulturplan.language import content_terms, is_english, is_stopword, stem, tokens
 from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_length
 from kulturplan.store import ChunkStore
 
@@ -40,7 +40,7 @@ class Retrieval:
     candidates: list[Passage]  # everything fused, best first
     municipalities: tuple[str, ...]
     coverage: float  # share of the question's content terms found in the top passages
-    unknown_terms: list[str]  # the question's content terms that no indexed passage contains
+    unknown_words: list[str]  # the question's content words that no indexed passage contains
     seconds: float = 0.0
 
 
@@ -71,13 +71,20 @@ class Bm25Index:
 
         return re.sub(r"\w+", fix, question)
 
-    def unknown_terms(self, question: str) -> list[str]:
-        """The question's content terms that no passage contains, not even as a near spelling or as
-        the parts of a compound. Meaningless for an English question (a Swedish index lacks English)."""
+    def unknown_words(self, question: str) -> list[str]:
+        """The question's content words (lower-cased) whose stems no passage contains, not even as a
+        near spelling or as the parts of a compound. Meaningless for an English question (a Swedish
+        index lacks English)."""
         if is_english(question):
             return []
-        missing = content_terms(question) - self.all_stems
-        return sorted(t for t in missing if not self._close_term(t) and not self._compound_of_known(t))
+        unknown = []
+        for word in dict.fromkeys(w.lower() for w in tokens(question)):
+            term = stem(word)
+            if term not in content_terms(word) or term in self.all_stems:
+                continue
+            if not self._close_term(term) and not self._compound_of_known(term):
+                unknown.append(word)
+        return unknown
 
     def _close_term(self, term: str) -> bool:
         """A misspelling of a document word, or a form the stemmer left longer ("arv" / "arvet")."""
@@ -182,7 +189,7 @@ class HybridRetriever:
             candidates=candidates,
             municipalities=municipalities,
             coverage=self._coverage(question, passages[:3]),
-            unknown_terms=bm25.unknown_terms(question),
+            unknown_words=bm25.unknown_words(question),
             seconds=time.perf_counter() - started,
         )
 

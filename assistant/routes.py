@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant import commitment_answers
+from assistant.answerability import features_of
 from assistant.events import EventKind, event
 from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
+from assistant.queue import QueueFull, QueueStatus
 from assistant.municipality_overview import (
     complete_municipality_answer,
     is_plain_place_question,
@@ -34,9 +36,6 @@ if TYPE_CHECKING:
     from assistant.engine import Assistant
 
 logger = logging.getLogger(__name__)
-
-# With a subject word the index lacks, the best passages must still hold this share of the subject words.
-COVERAGE_WITH_UNKNOWN_TERMS = 0.67
 
 @dataclass
 class Question:
@@ -73,7 +72,7 @@ class Question:
         if self._evidence is None:
             retrieval = self.retrieval
             self._evidence = self.assistant.evidence_scorer.score(
-                retrieval.question, retrieval.passages, self.assistant.retriever.bm25().idf
+                retrieval.question, retrieval.passages, self.assistant.retriever.bm25().idf, retrieval.unknown_words
             )
         return self._evidence
 
@@ -145,10 +144,9 @@ class MunicipalityOverviewRoute(Route):
 
 
 class EarlyRefusalRoute(Route):
-    """Refuse before generating, without calling an LLM, when the documents cannot answer: a subject
-    word of the question occurs nowhere in the index (not even misspelt or as part of a compound) and
-    the best passages miss most subject words; or no sentence of the retrieved passages is evidence
-    enough (calibrated threshold on the best sentence's score, evals/calibrate.py)."""
+    """Refuse before generating, without calling an LLM, when the documents cannot answer: nothing
+    was retrieved, or the evidence retrieval found is too weak (assistant.answerability, calibrated
+    on development questions by evals/calibrate.py)."""
 
     name = "early-refusal"
 
@@ -160,17 +158,13 @@ class EarlyRefusalRoute(Route):
 
     @staticmethod
     def _nothing_relevant(question: Question) -> bool:
-        retrieval, settings = question.retrieval, question.assistant.settings
+        retrieval, assistant = question.retrieval, question.assistant
         if not retrieval.passages:
             return True
-        profile = question.assistant.profile
-        if retrieval.municipalities and is_plain_place_question(question.text, profile):
+        if retrieval.municipalities and is_plain_place_question(question.text, assistant.profile):
             return False  # "Vilken kultur finns i X?": the place's own passages answer it
-        unknown = [t for t in retrieval.unknown_terms if t not in profile.municipality_terms]
-        if unknown and retrieval.coverage < COVERAGE_WITH_UNKNOWN_TERMS:
-            return True
-        best = question.evidence[0].score if question.evidence else 0.0
-        return best < settings.answer_min_score
+        features = features_of(retrieval, question.evidence, assistant.profile.municipality_terms)
+        return assistant.answerability.refuses(features)
 
 
 class GenerationRoute(Route):
@@ -188,7 +182,32 @@ class GenerationRoute(Route):
         )
         return self._generate(question, request)
 
-    def _generate(self, question: Question, request: GenerationRequest) -> Iterator[str | Answer]:
+    def _generate(self, question: Question, request: GenerationRequest) -> Iterator[str | QueueStatus | Answer]:
+        """Generate at once, or after waiting in line for a model that answers one at a time; the
+        extractive answer at once when the wait would be too long or the line is full."""
+        assistant = question.assistant
+        queue = assistant.queue_for(question.generator)
+        if queue is None:
+            yield from self._generate_now(question, request)
+            return
+        limit = assistant.settings.llm_queue_max_wait_seconds
+        try:
+            with queue.place() as place:
+                status = place.status()
+                while status.position > 0:
+                    if status.expected_wait_seconds > limit:
+                        yield from _fallback(question, request, "busy")
+                        return
+                    yield status
+                    place.wait()
+                    status = place.status()
+                started = time.perf_counter()
+                yield from self._generate_now(question, request)
+                queue.record(time.perf_counter() - started)
+        except QueueFull:
+            yield from _fallback(question, request, "busy")
+
+    def _generate_now(self, question: Question, request: GenerationRequest) -> Iterator[str | Answer]:
         assistant, answer, generator = question.assistant, question.answer, question.generator
         grounder = Grounder(request.passages, assistant.embedder, not generator.uses_llm, assistant.profile)
         checker = StreamingChecker(grounder)
@@ -206,6 +225,7 @@ class GenerationRoute(Route):
             yield from _fallback(question, request, "failed")
             return
         answer.timings["generation_ms"] = (time.perf_counter() - started) * 1000
+        answer.timings.update(generator.usage())
         state = grounder.state
         answer.events += state.events
         if (state.refused or not generator.uses_llm) and not state.kept:

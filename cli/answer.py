@@ -29,6 +29,7 @@ def ask(
     """Answer a question from the indexed documents, with cited sources."""
     from assistant.engine import Assistant, QuestionError
     from assistant.generators import GeneratorError
+    from assistant.queue import QueueStatus
     from assistant.types import Answer, history_from_json
     from kulturplan.embedding import EmbedderUnavailable
     from kulturplan.store import StoreError
@@ -46,6 +47,8 @@ def ask(
         ):
             if isinstance(item, Answer):
                 answer = item
+            elif isinstance(item, QueueStatus):
+                typer.echo(f"waiting for the local model: number {item.position} in line", err=True)
             elif not as_json:
                 streamed += item
                 typer.echo(item, nl=False)

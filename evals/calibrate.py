@@ -1,15 +1,20 @@
-"""Calibrate the evidence weights and the answerability threshold on a development split.
+"""Calibrate the evidence weights and the answerability model on development questions.
 
-    python -m evals.calibrate evals/devcorpus/questions_dev.jsonl --data-dir DIR [--out evals/calibration.json]
+    python -m evals.calibrate evals/devcorpus/questions_dev.jsonl --data-dir DIR \
+        [--also evals/gold.jsonl GOLD_DATA_DIR] [--out evals/calibration.json]
 
 For every question the retrieved passages' sentences are scored once (dense similarity, IDF-weighted
 coverage, asked-for type). Then, on those features:
 1. the weights are chosen that most often put a sentence holding a gold fact first (answerable
    questions), then the margin and number of sentences with which the extractive answer most often
    holds every gold fact (its selection replayed);
-2. the refusal threshold is the best-sentence score that refuses the largest share of unanswerable
-   questions beyond the share of answerable ones it refuses, with false refusals capped at
-   `--max-false-refusal` (default 5 %); 0 (no early refusal) when refusing gains nothing.
+2. the answerability model (assistant/answerability.py) is a logistic regression on the
+   question-level signals, answerable against unanswerable; its threshold is the probability that
+   refuses the largest share of unanswerable questions beyond the share of answerable ones it
+   refuses, with false refusals capped at `--max-false-refusal` (default 5 %). The threshold is
+   chosen, and precision and recall reported, on 5-fold cross-validated probabilities (each question
+   judged by a model that never saw it); the weights written are then fitted on all questions.
+   Plain place questions ("Vilken kultur finns i X?") are left out: their route answers them first.
 It prints and writes the precision and recall of the refusal decision. Only a development split
 may be used here; the held-back split is scored once, at the end, with `kulturplan eval`.
 """
@@ -43,24 +48,38 @@ class SentenceFeatures:
     sentence: object  # the ScoredSentence, for replaying the answer's selection
 
 
-def collect(assistant, questions: list[GoldQuestion]) -> list[tuple[GoldQuestion, list[SentenceFeatures]]]:
-    """The features of every candidate sentence of every question (the expensive part, done once)."""
+@dataclass(frozen=True)
+class QuestionRow:
+    gold: GoldQuestion
+    sentences: list[SentenceFeatures]
+    answerability: object  # AnswerabilityFeatures (its best_evidence is recomputed with the chosen weights)
+    place_question: bool  # answered by the municipality route before the answerability model
+
+
+def collect(assistant, questions: list[GoldQuestion]) -> list[QuestionRow]:
+    """The features of every question and of its candidate sentences (the expensive part, done once),
+    with the question prepared as the engine prepares it (instructions removed, follow-ups rewritten)."""
+    from assistant.answerability import features_of
     from assistant.followup import rewrite_by_rules
+    from assistant.municipality_overview import is_plain_place_question
+    from assistant.safety import strip_instructions
     from assistant.types import history_from_json
 
     rows = []
     for gold in questions:
-        question = gold.question
+        question = strip_instructions(gold.question)[0] or gold.question
         if gold.history:
             question = rewrite_by_rules(question, history_from_json(gold.history), assistant.profile) or question
         retrieval = assistant.retriever.retrieve(question)
-        scored = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, assistant.retriever.bm25().idf)
-        rows.append(
-            (gold, [
-                SentenceFeatures(s.dense, s.coverage, s.typed, any(fact_found(f, s.text) for f in gold.must_include), s)
-                for s in scored
-            ])
-        )  # fmt: skip
+        idf = assistant.retriever.bm25().idf
+        scored = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, idf, retrieval.unknown_words)
+        sentences = [
+            SentenceFeatures(s.dense, s.coverage, s.typed, any(fact_found(f, s.text) for f in gold.must_include), s)
+            for s in scored
+        ]
+        place = bool(retrieval.municipalities) and is_plain_place_question(question, assistant.profile)
+        features = features_of(retrieval, scored, assistant.profile.municipality_terms)
+        rows.append(QuestionRow(gold, sentences, features, place))
     return rows
 
 
@@ -70,7 +89,7 @@ def _score(s: SentenceFeatures, w_cov: float, w_type: float) -> float:
 
 def choose_weights(rows) -> tuple[float, float, float]:
     """(coverage weight, type weight, share of answerable questions whose best sentence holds a fact)."""
-    answerable = [features for gold, features in rows if gold.answerable and gold.must_include and features]
+    answerable = [r.sentences for r in rows if r.gold.answerable and r.gold.must_include and r.sentences]
     best = (0.0, 0.0, -1.0)
     for w_cov, w_type in itertools.product(COVERAGE_WEIGHTS, TYPE_WEIGHTS):
         hits = sum(max(f, key=lambda s: _score(s, w_cov, w_type)).holds_fact for f in answerable)
@@ -101,9 +120,9 @@ def choose_selection(rows, w_cov: float, w_type: float) -> dict:
     wrong-document fact within MAX_WRONG_DOCUMENT. Which to use is a choice the README states."""
     from dataclasses import replace
 
-    from assistant.generators.extractive import select_sentences
+    from assistant.selection import select_sentences
 
-    answerable = [(gold, features) for gold, features in rows if gold.answerable and gold.must_include and features]
+    answerable = [(r.gold, r.sentences) for r in rows if r.gold.answerable and r.gold.must_include and r.sentences]
     ranked = [
         (gold, sorted((replace(f.sentence, score=_score(f, w_cov, w_type)) for f in features),
                       key=lambda s: s.score, reverse=True))
@@ -112,7 +131,7 @@ def choose_selection(rows, w_cov: float, w_type: float) -> dict:
     guarded = [gold for gold, _ in ranked if gold.must_not_include]
     results = []
     for max_sentences, margin in itertools.product(MAX_SENTENCES, MARGINS):
-        answers = [(gold, select_sentences(sentences, margin, max_sentences)) for gold, sentences in ranked]
+        answers = [(gold, select_sentences(sentences, margin, max_sentences, gold.question)) for gold, sentences in ranked]
         wrong = sum(
             any(fact_found([w], " ".join(s.text for s in chosen)) for w in gold.must_not_include)
             for gold, chosen in answers
@@ -125,32 +144,48 @@ def choose_selection(rows, w_cov: float, w_type: float) -> dict:
     return {"best": best, "best_within_wrong_document_bound": max(within_bound, key=lambda r: r["quality"], default=None)}
 
 
-def choose_threshold(rows, w_cov: float, w_type: float, max_false_refusal: float) -> dict:
-    best_scores = [
-        (gold.answerable, max((_score(s, w_cov, w_type) for s in features), default=0.0)) for gold, features in rows
-    ]
-    answerable = [score for ok, score in best_scores if ok]
-    unanswerable = [score for ok, score in best_scores if not ok]
+def choose_answerability(rows: list[QuestionRow], w_cov: float, w_type: float, max_false_refusal: float) -> dict:
+    """The logistic answerability model and its threshold (see the module's docstring), on the best
+    sentence's score as the chosen evidence weights give it."""
+    from dataclasses import replace
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    judged = [r for r in rows if not r.place_question]
+    x = np.array([
+        replace(r.answerability, best_evidence=max((_score(s, w_cov, w_type) for s in r.sentences), default=0.0)).as_list()
+        for r in judged
+    ])  # fmt: skip
+    y = np.array([r.gold.answerable for r in judged], dtype=int)
+    model = LogisticRegression(class_weight="balanced", C=1.0, max_iter=1000)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    held_out = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+    answerable, unanswerable = held_out[y == 1], held_out[y == 0]
     # The threshold that refuses the most unanswerable questions beyond the answerable ones it also
     # refuses (Youden's J), with false refusals capped; none (0) when refusing gains nothing.
     threshold, best_gain = 0.0, 0.0
-    for candidate in sorted(set(answerable + unanswerable)):
-        false_refusals = sum(score < candidate for score in answerable) / len(answerable)
+    for candidate in sorted(set(held_out)):
+        false_refusals = float(np.mean(answerable < candidate))
         if false_refusals > max_false_refusal:
             break
-        gain = sum(score < candidate for score in unanswerable) / max(1, len(unanswerable)) - false_refusals
+        gain = float(np.mean(unanswerable < candidate)) - false_refusals
         if gain > best_gain:
-            threshold, best_gain = candidate, gain
-    refused_ok = sum(score < threshold for score in unanswerable)
-    refused_wrong = sum(score < threshold for score in answerable)
+            threshold, best_gain = float(candidate), gain
+    refused_ok, refused_wrong = int(np.sum(unanswerable < threshold)), int(np.sum(answerable < threshold))
     refused = refused_ok + refused_wrong
+    model.fit(x, y)
     return {
-        "answer_min_score": round(threshold, 4),
+        "answerability_weights": [round(float(w), 4) for w in model.coef_[0]],
+        "answerability_bias": round(float(model.intercept_[0]), 4),
+        "answerability_threshold": round(threshold, 4),
         "refusal_precision": round(refused_ok / refused, 3) if refused else None,
-        "refusal_recall": round(refused_ok / len(unanswerable), 3) if unanswerable else None,
+        "refusal_recall": round(refused_ok / len(unanswerable), 3) if len(unanswerable) else None,
         "false_refusal_rate": round(refused_wrong / len(answerable), 3),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
+        "left_out_place_questions": len(rows) - len(judged),
     }
 
 
@@ -158,27 +193,30 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("questions", type=Path, nargs="+")
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--also", nargs=2, action="append", default=[], metavar=("QUESTIONS", "DATA_DIR"),
+                        help="another question set with the data dir its corpus was ingested into")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("evals/calibration.json"))
     parser.add_argument("--max-false-refusal", type=float, default=0.05)
     args = parser.parse_args(argv)
-    if any("heldout" in path.name for path in args.questions):
+    sets = [(path, args.data_dir) for path in args.questions] + [(Path(q), Path(d)) for q, d in args.also]
+    if any("heldout" in path.name for path, _ in sets):
         parser.error("the held-back split is never used for calibration")
 
     from assistant.engine import Assistant
     from kulturplan.config import load_settings
 
-    questions = [q for path in args.questions for q in load_questions(path)]
-    assistant = Assistant(load_settings(data_dir=args.data_dir))
-    rows = collect(assistant, questions)
+    rows = []
+    for path, data_dir in sets:
+        rows += collect(Assistant(load_settings(data_dir=data_dir)), load_questions(path))
     w_cov, w_type, top1 = choose_weights(rows)
     selection = choose_selection(rows, w_cov, w_type)
     result = {
-        "questions": [str(p) for p in args.questions],
+        "questions": [str(path) for path, _ in sets],
         "evidence_coverage_weight": w_cov,
         "evidence_type_weight": w_type,
         "best_sentence_holds_a_fact": round(top1, 3),
         "answer_selection": selection,
-        **choose_threshold(rows, w_cov, w_type, args.max_false_refusal),
+        **choose_answerability(rows, w_cov, w_type, args.max_false_refusal),
     }
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=2))

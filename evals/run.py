@@ -34,6 +34,7 @@ def predict(assistant, questions: Iterable[GoldQuestion], generator: str | None,
                 # Time to the first checked text the person sees (the whole answer for a refusal).
                 "first_text_ms": round(row.get("timings", {}).get("first_token_ms", row.get("timings", {}).get("total_ms", 0.0)), 1),
                 "generator": row.get("generator", generator),
+                "timings": row.get("timings", {}),
                 "events": row.get("events", []),
             }
         )

@@ -3,7 +3,9 @@
 Paragraphs of one section are packed together until the budget is reached; a chunk never crosses a
 section boundary, so every chunk has one heading path to cite. A paragraph longer than the budget is
 split at sentence boundaries by llama-index's SentenceSplitter; a table row never is, and the rows of
-one table start a fresh chunk when the whole table would not fit in the current one.
+one table start a fresh chunk when the whole table would not fit in the current one. A list (its
+introduction ending in a colon and its items, "1. ...", "- ...") is kept whole the same way, and may
+stretch a chunk to LIST_STRETCH times the budget rather than lose its last items to the next chunk.
 
 Every chunk's text begins with its section's heading (so headings are searched and quoted): the first
 chunk of a section with the heading lines right above it, exactly as they stand in the document text;
@@ -21,9 +23,13 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from ingest.document import ParsedDocument
 from kulturplan.chunks import Chunk, document_id
+from kulturplan.language import is_list_item
 from kulturplan.region import RegionProfile, load_profile
 
 PARAGRAPH_SEPARATOR = "\n\n"
+# A list may make its chunk this much longer than the budget: an answer needs all of its items, and
+# a list of a plan's goals or areas is a few dozen tokens longer than one paragraph.
+LIST_STRETCH = 2.0
 
 
 @dataclass
@@ -103,20 +109,21 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
     budget = max(max_tokens - reserve, max_tokens // 2)
     pieces = [part for whole in section.pieces for part in _within_budget(whole, budget, tokenize)]
     sizes = [len(tokenize(piece.text)) for piece in pieces]
+    runs = _runs(pieces)
     groups: list[list[_Piece]] = []
     current: list[_Piece] = []
     used = 0
     for index, (piece, size) in enumerate(zip(pieces, sizes)):
-        starts_table = piece.row and (index == 0 or not pieces[index - 1].row)
-        if starts_table and current:
-            # The rows of one table stay together: a table that would not fit after the text before
-            # it starts a chunk of its own (and fills it before the next one).
-            end = next((i for i in range(index, len(pieces)) if not pieces[i].row), len(pieces))
-            table = sum(sizes[index:end])
-            if used + table > budget:
+        run_end, is_list = runs.get(index, (None, False))
+        if run_end is not None and current:
+            # The rows of one table, or one list, stay together: one that would not fit after the
+            # text before it starts a chunk of its own (and a table fills it before the next one).
+            whole = sum(sizes[index:run_end])
+            if used + whole > budget:
                 groups.append(current)
                 current, used = [], 0
-        if current and used + size > budget:
+        limit = budget * LIST_STRETCH if _in_list(index, runs) else budget
+        if current and used + size > limit:
             groups.append(current)
             current, used = [], 0
         current.append(piece)
@@ -124,6 +131,33 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
     if current:
         groups.append(current)
     return groups
+
+
+def _runs(pieces: list[_Piece]) -> dict[int, tuple[int, bool]]:
+    """Where a table or a list begins: its first piece's index -> (index after its end, is a list).
+    A list's introduction (a paragraph ending in a colon right before its first item) begins it."""
+    runs: dict[int, tuple[int, bool]] = {}
+    index = 0
+    while index < len(pieces):
+        piece = pieces[index]
+        kind = "row" if piece.row else "item" if is_list_item(piece.text) else ""
+        introduces = not piece.row and piece.text.rstrip().endswith(":") and index + 1 < len(pieces) and (
+            is_list_item(pieces[index + 1].text)
+        )
+        if not kind and not introduces:
+            index += 1
+            continue
+        end = index + 1 if introduces else index
+        kind = kind or "item"
+        while end < len(pieces) and (pieces[end].row if kind == "row" else is_list_item(pieces[end].text)):
+            end += 1
+        runs[index] = (end, kind == "item")
+        index = end
+    return runs
+
+
+def _in_list(index: int, runs: dict[int, tuple[int, bool]]) -> bool:
+    return any(start < index < end and is_list for start, (end, is_list) in runs.items())
 
 
 def chunk_document(

@@ -121,8 +121,12 @@ def markdown_blocks(text: str) -> list[Block]:
     heading_level = 0
     row: list[str] | None = None  # the cells of the table row being read
     rows: list[list[str]] = []  # the rows of the table being read
+    marker = ""  # the list item's marker ("1. ", "- "), given to the item's first paragraph
     for token in tokens:
-        if token.type == "heading_open":
+        if token.type == "list_item_open":
+            # A list keeps its numbers and bullets, so that chunking and answers know its items.
+            marker = f"{token.info}{token.markup} " if token.info else "- "
+        elif token.type == "heading_open":
             heading_level = int(token.tag[1:])
         elif token.type == "table_open":
             rows = []
@@ -142,7 +146,8 @@ def markdown_blocks(text: str) -> list[Block]:
             elif heading_level:
                 blocks.append(Block(content, kind="heading", level=heading_level))
             elif content:
-                blocks.append(Block(content))
+                blocks.append(Block(marker + content))
+                marker = ""
         elif token.type == "heading_close":
             heading_level = 0
     return blocks

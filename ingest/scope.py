@@ -6,13 +6,16 @@ vocabulary but carry other numbers. Retrieval (assistant/scope.py) uses the scop
 chunk to prefer the region and period a question is about.
 
 Region: the first region (or municipality of the profile's region) named in the title, else in the
-file name, else the one named most often in the opening text. Other regions' names come from the
-profile (`other_regions`); a municipality of the profile counts as the profile's own region.
+file name, else the one the opening text names most often; another region than the profile's only
+when named at least twice and more often than all others together (a national text saying "alla
+regioner utom Region Stockholm" is not Stockholm's). Other regions' names come from the profile (`other_regions`); a municipality of the
+profile counts as the profile's own region.
 
 Period: the first year span ("2024–2027", "2024_2027") in the title, failing that a date
 ("2024-03-14") or a single year ("... 2023": minutes and reports cover one year); else the same in
-the file name; else the first span or date of the opening text. Single years of the opening text are not used:
-they are mostly statistics ("år 2022 hade ..."), not the document's own time.
+the file name; else the span or date of the opening text when it names one period only (an opening
+telling of several plan periods is a document about all of them). Single years of the opening text
+are not used: they are mostly statistics ("år 2022 hade ..."), not the document's own time.
 """
 
 from __future__ import annotations
@@ -74,6 +77,11 @@ def detect_region(title: str, source: str, opening: str, profile: RegionProfile)
     for offset, region, _ in mentions:
         first_seen.setdefault(region, offset)
     region = max(counts, key=lambda r: (counts[r], -first_seen[r]))
+    others = sum(counts.values()) - counts[region]
+    if region != profile.region and (counts[region] < 2 or counts[region] <= others):
+        # Passing mentions of another region: a document wrongly taken for another region's would
+        # lose every question about its own, so another region needs a clear majority.
+        return "", ""
     # A municipal document: its region is named only through one municipality.
     named = {m for _, r, m in mentions if r == region}
     return region, (named.pop() if len(named) == 1 else "")
@@ -83,12 +91,18 @@ def detect_period(title: str, source: str, opening: str) -> tuple[int | None, in
     """(first year, last year) of a document; (None, None) when none is named. The title decides
     before the file name, and the file name before the opening; within one, a span before a date
     before a single year (single years only in the title and the file name)."""
-    for text, kinds in ((title, _ANY), (_file_stem(source), _ANY), (opening, ("span", "date"))):
+    for text, kinds in ((title, _ANY), (_file_stem(source), _ANY)):
         periods = periods_in(text)
         for kind in kinds:
             found = [p for p in periods if p[0] == kind]
             if found:
                 return found[0][1], found[0][2]
+    for kind in ("span", "date"):
+        found = list(dict.fromkeys((start, end) for k, start, end in periods_in(opening) if k == kind))
+        if len(found) == 1:
+            return found[0]
+        if found:
+            return None, None  # several periods: the document's sections say which is which
     return None, None
 
 
@@ -107,7 +121,11 @@ def document_scope(document, source: str, profile: RegionProfile) -> Scope:
 
 
 def with_scope(chunks: list[Chunk], scope: Scope) -> list[Chunk]:
-    """The chunks carrying the document's scope; their ids do not change (the scope is not hashed)."""
+    """The chunks carrying the document's scope; their ids do not change (the scope is not hashed).
+    A section's own period ("Kulturplanen 2026–2029") is not given to its chunks: the scope's current
+    period is read off the chunks' periods, and a summary of the next plan in a history document
+    would make that plan current and demote the plan in force. The heading is in the chunk's text,
+    so a question naming the period finds the section by its words."""
     return [
         dataclasses.replace(
             chunk, region=scope.region, period_start=scope.period_start, period_end=scope.period_end

@@ -93,17 +93,35 @@ class Settings(BaseSettings):
     llm_max_passages: int = Field(
         4, ge=1, description="Passages the LLM reads (each ~100 tokens costs ~2 s on 2 CPU cores)."
     )
+    # The LLM reads the selected sentences (the extractive answer's selection, then the next best)
+    # rather than whole passages: prefill is most of the wait on CPU. 0 = whole passages.
+    llm_source_sentences: int = Field(6, ge=0, le=40, description="Sentences the LLM reads; 0 = whole passages.")
+    # Prompt-lookup decoding (llama-cpp-python's LlamaPromptLookupDecoding): answers copy their
+    # sources, so drafts taken from the prompt are often accepted. Kept only if the bench shows a win.
+    llm_prompt_lookup: bool = Field(False, description="Draft tokens from the prompt (speculative decoding).")
+    # Questions for the local model wait in line (assistant.queue); past these, the extractive answer at once.
+    llm_queue_size: int = Field(8, ge=0, description="Most questions waiting for the local model.")
+    llm_queue_max_wait_seconds: float = Field(
+        30.0, ge=0, description="Longer expected wait for the local model: the extractive answer at once."
+    )
+    llm_typical_answer_seconds: float = Field(8.0, gt=0, description="Expected answer time before any is measured.")
 
     # Retrieval
     retrieval_candidates: int = Field(20, ge=1, description="Candidates from each of dense and BM25 search.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     max_passages: int = Field(4, ge=1, le=12, description="Passages given to the generator.")
     max_municipality_passages: int = Field(6, ge=1, description="Cap on a named municipality's own passages.")
-    # Answerability: the best sentence's evidence score (assistant/evidence.py) below this is a
-    # refusal, without an LLM call. Calibrated with `python -m evals.calibrate` on the development
-    # split (evals/calibration.json holds the figures); 0 turns the early refusal off.
-    answer_min_score: float = Field(0.0, ge=0, le=3)
-    evidence_coverage_weight: float = Field(0.75, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
+    # Answerability (assistant/answerability.py): a logistic model of the evidence (best sentence's
+    # score, best passage's dense similarity, word coverage, specificity of a word the documents
+    # lack, the asked-for kind found, specificity of the asked-for noun when lacking); below the
+    # threshold probability a question is refused without an LLM call. Calibrated with
+    # `python -m evals.calibrate` (evals/calibration.json holds the figures); 0 never refuses early.
+    answerability_weights: tuple[float, float, float, float, float, float] = (
+        0.8803, 0.2225, 1.6184, -1.4391, 0.4229, -0.8587
+    )
+    answerability_bias: float = -2.2409
+    answerability_threshold: float = Field(0.2678, ge=0, le=1)
+    evidence_coverage_weight: float = Field(0.5, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
     # Extractive answer length. evals/calibration.json replays the selection: best answer quality at
     # 0.16/5 (but 5 % of answers then hold a wrong-document fact), best within the 2 % bound at 0/2
     # (which cost 10 points on ../shared/devset). 0.08/3 lies between: dev 0.730, wrong-doc 0.026.

@@ -4,7 +4,8 @@ Every other module calls these functions, so that "a sentence" or "a content wor
 thing in ingestion, retrieval, the grounding check and the answer. Sentences come from NLTK's Punkt
 model for Swedish (it knows "bl.a.", "t.ex." and "ca"), which llama-index-core ships in its NLTK
 cache; stems from Snowball's Swedish stemmer (PyStemmer); stopwords from bm25s's Swedish and English
-lists plus the words a region profile registers (its own name, which every passage shares).
+lists plus the words a region profile registers (its own name, which every passage shares); how
+common a word is in Swedish at large from wordfreq.
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def content_terms(text: str) -> set[str]:
     return {stem(word) for word in tokens(text) if len(word) > 1 and word not in STOPWORDS and not word.isdigit()}
 
 
+def general_frequency(word: str) -> float:
+    """How common a word is in Swedish at large, on wordfreq's Zipf scale (0: unseen, 3: once per
+    million words, 6: "man", "finns"). It tells a word the documents lack that only frames a question
+    ("innebär", "betalar") from one that names what is asked for ("kulturbudgeten", "konsthall")."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "sv")
+
+
 def is_stopword(word: str) -> bool:
     return word.lower() in STOPWORDS
 
@@ -144,6 +154,11 @@ def _punkt():
 # A list item's or a numbered heading's marker at the start of a line ("1. ", "2) ", "- ", "• ").
 # Punkt takes "1." for a sentence of its own; the marker belongs to the sentence after it.
 _LINE_MARKER = re.compile(r"^\s*(?:[-•*–]\s+)?\d{1,3}[.)]\s+|^\s*[-•*–]\s+")
+
+
+def is_list_item(line: str) -> bool:
+    """A line that starts with a list marker ("1. ", "2) ", "- ", "• ")."""
+    return bool(_LINE_MARKER.match(line))
 
 
 def split_sentences(text: str) -> list[str]:

@@ -168,10 +168,18 @@ class ChunkStore:
 
     @_store_call
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
-        """Refresh document-level fields of chunks whose text (and so vector) did not change."""
+        """Refresh document-level fields of chunks whose text (and so vector) did not change. Chroma
+        merges an update into the stored metadata, so a key the chunk no longer has (a period found
+        wrong, a municipality no longer named) is removed by sending it as None."""
         for start in range(0, len(chunks), PAGE):
             page = chunks[start : start + PAGE]
-            self.collection.update(ids=[c.id for c in page], metadatas=[c.to_metadata() for c in page])
+            stored = self.collection.get(ids=[c.id for c in page], include=["metadatas"])
+            old_keys = {i: set(m or {}) for i, m in zip(stored["ids"], stored["metadatas"])}
+            metadatas = []
+            for chunk in page:
+                metadata = chunk.to_metadata()
+                metadatas.append(metadata | {key: None for key in old_keys.get(chunk.id, set()) - set(metadata)})
+            self.collection.update(ids=[c.id for c in page], metadatas=metadatas)
         if chunks:
             self._new_version()
 

@@ -38,16 +38,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving_app(settings: Settings, embedder, feedback_file: Path | None = None) -> Iterator[str]:
+def serving_app(settings: Settings, embedder, feedback_file: Path | None = None, generators=None) -> Iterator[str]:
     """The real Gradio app on a free loopback port, in a thread of this process; yields its URL.
-    Feedback goes to `feedback_file`, or to the data directory's store."""
+    Feedback goes to `feedback_file`, or to the data directory's store; `generators` (by name)
+    replace the configured ones."""
     from assistant.engine import Assistant
     from kulturplan.feedback import FeedbackStore
     from ui.app import build_app, launch
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     feedback = FeedbackStore(feedback_file) if feedback_file else None
-    app = build_app(Assistant(settings, embedder=embedder), settings, feedback)
+    app = build_app(Assistant(settings, embedder=embedder, generators=generators), settings, feedback)
     port = free_port()
     launch(app, settings, "127.0.0.1", port, block=False)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,29 @@ class ScriptedLLM(ChatModelGenerator):
             yield self.reply[index : index + 7]
         if self.error:
             raise self.error
+
+
+class SlowSerialLLM(ScriptedLLM):
+    """A scripted model that answers one question at a time and takes `seconds` over it, like the
+    local model on a busy machine (it takes the local model's place in the registry of a test)."""
+
+    name = "local"
+    serial = True
+
+    def __init__(self, settings, reply: str = "", seconds: float = 1.0):
+        super().__init__(settings, reply)
+        self.seconds = seconds
+        self.running = 0
+        self.most_at_once = 0
+
+    def _stream_chat(self, messages, max_tokens) -> Iterator[str]:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            time.sleep(self.seconds)
+            yield from super()._stream_chat(messages, max_tokens)
+        finally:
+            self.running -= 1
 
 
 class FailingLLM(ChatModelGenerator):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from assistant.answerability import features_of
 from assistant.engine import Assistant
 from assistant.events import EventKind
 from assistant.followup import rewrite_by_rules
@@ -30,7 +31,7 @@ def indexed(settings, store, corpus_copy):
 def make_assistant(indexed, llm: ScriptedLLM | None = None, **overrides) -> Assistant:
     settings, store, embedder = indexed
     # The fake embedder's similarities are not calibrated: no early refusal unless a test asks for one.
-    settings = settings.model_copy(update={"answer_min_score": 0.0, **overrides})
+    settings = settings.model_copy(update={"answerability_threshold": 0.0, **overrides})
     return Assistant(settings, store=store, embedder=embedder, generators={"scripted": llm} if llm else None)
 
 
@@ -79,9 +80,13 @@ def test_question_without_enough_evidence_is_refused_without_calling_the_llm(ind
     question = "Hur stor är kulturbudgeten för 2025?"
     assistant = make_assistant(indexed, llm)
     retrieval = assistant.retriever.retrieve(question)
-    best = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, assistant.retriever.bm25().idf)[0]
-    assert best.coverage < 0.5  # "kulturbudget" occurs nowhere: the rarest word is missing
-    answer = make_assistant(indexed, llm, answer_min_score=best.score + 0.01).ask(question, generator="scripted")
+    idf = assistant.retriever.bm25().idf
+    evidence = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, idf, retrieval.unknown_words)
+    features = features_of(retrieval, evidence, assistant.profile.municipality_terms)
+    # "kulturbudget" occurs nowhere, and it is no everyday word: its absence weighs
+    assert retrieval.unknown_words == ["kulturbudgeten"] and features.absent_specificity > 0.7
+    just_above = assistant.answerability.probability(features) + 0.01
+    answer = make_assistant(indexed, llm, answerability_threshold=just_above).ask(question, generator="scripted")
     assert answer.has(EventKind.NOTHING_RELEVANT) and answer.refused and answer.text.startswith("Det framgår inte av kulturplanen")
     assert "Blekingemodellen" in answer.text  # the hint names what the documents do cover
     assert llm.calls == [] and answer.citations == []

@@ -80,7 +80,7 @@ def assistant(settings, store, corpus_copy, bad_server) -> Assistant:
     Ingestor(settings, store, embedder).run([corpus_copy], progress=False)
     url = f"http://127.0.0.1:{bad_server.server_address[1]}/v1"
     settings = settings.model_copy(update={
-        "answer_min_score": 0.0, "openai_base_url": url, "openai_model": "m", "llm_timeout_seconds": 10,
+        "answerability_threshold": 0.0, "openai_base_url": url, "openai_model": "m", "llm_timeout_seconds": 10,
     })
     return Assistant(settings, store=store, embedder=embedder)
 

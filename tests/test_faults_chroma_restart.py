@@ -35,7 +35,7 @@ def chat(tmp_path) -> Iterator[tuple[str, ChromaProcess]]:
 
     chroma = ChromaProcess(tmp_path, free_port()).start()
     settings = load_settings(data_dir=tmp_path / "data", chroma_url=chroma.url).model_copy(
-        update={"generator": "extractive", "answer_min_score": 0.0}
+        update={"generator": "extractive", "answerability_threshold": 0.0}
     )
     embedder = FakeEmbedder()
     assert ingest(settings, [CORPUS], progress=False, embedder=embedder).ok

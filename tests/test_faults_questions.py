@@ -20,7 +20,7 @@ ANSWERABLE = "Vad är Blekingemodellen?"
 def assistant(settings, store, corpus_copy):
     embedder = FakeEmbedder()
     Ingestor(settings, store, embedder).run([corpus_copy], progress=False)
-    settings = settings.model_copy(update={"answer_min_score": 0.0})
+    settings = settings.model_copy(update={"answerability_threshold": 0.0})
     llm = ScriptedLLM(settings, reply="En dikt om hösten, som du bad om.")
     return Assistant(settings, store=store, embedder=embedder, generators={"scripted": llm}), llm
 

@@ -37,7 +37,7 @@ def server(tmp_path_factory, corpus_dir=Path(__file__).resolve().parent.parent /
     models.mkdir()
     (models / "secret.txt").write_text(SECRET, encoding="utf-8")
     settings = load_settings(data_dir=root / "data").model_copy(
-        update={"generator": "extractive", "answer_min_score": 0.0, "models_dir": models}
+        update={"generator": "extractive", "answerability_threshold": 0.0, "models_dir": models}
     )
     embedder = FakeEmbedder()
     assert ingest(settings, [corpus_dir], progress=False, embedder=embedder).ok

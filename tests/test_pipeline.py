@@ -44,6 +44,24 @@ def test_reingest_unchanged_corpus_embeds_nothing(settings, store, corpus_copy):
     assert stored_ids(store) == before
 
 
+def test_a_changed_scope_removes_what_no_longer_holds_from_kept_chunks(settings, store, tmp_path):
+    # The section's chunk keeps its id (same text, same title) when the opening changes, so only its
+    # metadata is rewritten: the period must go, not linger from the first ingest (Chroma merges).
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    path = folder / "plan.md"
+    section = "\n\n## Musik\n\nMusik i Blekinge ger konserter i Ronneby.\n"
+    path.write_text("# Kulturplan\n\nPlanen gäller 2022–2025." + section, encoding="utf-8")
+    run(settings, store, FakeEmbedder(), folder)
+    assert {(c.period_start, c.period_end) for c in store.all_chunks()} == {(2022, 2025)}
+    path.write_text("# Kulturplan\n\nPlanerna gällde 2012–2014 och 2015–2017." + section, encoding="utf-8")
+    embedder = FakeEmbedder()
+    report = run(settings, store, embedder, folder)
+    assert report.updated == ["plan.md"] and len(embedder.embedded_texts) == 1  # the opening only
+    assert {(c.period_start, c.period_end) for c in store.all_chunks()} == {(None, None)}
+    assert all("period_start" not in m for m in store.all_metadata().values())
+
+
 def test_changed_file_replaces_exactly_its_own_chunks(settings, store, corpus_copy, tmp_path):
     other = corpus_copy / "annat.md"
     other.write_text("# Annat dokument\n\nKarlskrona har ett teaterprojekt för unga.\n", encoding="utf-8")

@@ -242,7 +242,7 @@ def test_the_chat_still_answers_from_the_passages_while_the_database_is_down(set
 
     embedder = FakeEmbedder()
     assert Ingestor(settings, ChunkStore.open(settings), embedder).run([corpus_copy], progress=False).ok
-    down = settings.model_copy(update={"database_url": closed_url(), "generator": "extractive", "answer_min_score": 0.0})
+    down = settings.model_copy(update={"database_url": closed_url(), "generator": "extractive", "answerability_threshold": 0.0})
     caplog.set_level(logging.WARNING)
     assistant = Assistant(down, embedder=embedder)
     assert assistant.ask("Vilka åtaganden har Musik i Blekinge?").generator != "åtaganden"  # no list, no error

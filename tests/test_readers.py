@@ -286,6 +286,23 @@ def test_markdown_table_rows_stay_together(tmp_path):
     assert all(b.kind == "row" for b in document.blocks)
 
 
+def test_markdown_lists_keep_their_numbers_and_bullets(tmp_path):
+    path = tmp_path / "mal.md"
+    path.write_text("# Mål\n\nTre mål:\n\n1. Fler deltagare.\n2. Bättre villkor.\n\n- En punkt.\n", encoding="utf-8")
+    assert [b.text for b in read(path).blocks] == ["Tre mål:", "1. Fler deltagare.", "2. Bättre villkor.", "- En punkt."]
+
+
+def test_a_list_stays_whole_with_its_introduction_rather_than_losing_items_to_the_next_chunk():
+    filler = "Regionen samverkar med kommunerna om kulturen i hela länet varje år. " * 5
+    items = [f"{n}. Mål nummer {n} gäller deltagande och villkor för kulturskapare i länet." for n in range(1, 9)]
+    blocks = [Block("Mål", "heading"), Block(filler), Block("Regionen har åtta mål:"), *map(Block, items), Block(filler)]
+    chunks = chunk_document(ParsedDocument("Plan", "md", blocks), "plan.md", "h", 80, str.split)
+    holding = [c for c in chunks if "åtta mål:" in c.text]
+    assert len(holding) == 1 and all(item in holding[0].text for item in items)
+    assert filler.strip() not in holding[0].text  # the list began a chunk of its own
+    assert len(str.split(holding[0].text)) > 80  # stretched beyond the budget to stay whole
+
+
 # --- the real seed document -------------------------------------------------------------------------
 SEED_SECTIONS = [
     "Samverkansinitiativ",

@@ -19,6 +19,7 @@ from assistant.scope import (
 )
 from assistant.types import Passage
 from ingest.document import Block, ParsedDocument
+from ingest.chunking import chunk_document
 from ingest.scope import detect_scope, document_scope, with_scope
 from kulturplan.chunks import Chunk, periods_in
 from kulturplan.region import load_profile
@@ -61,6 +62,12 @@ TODAY = date(2025, 5, 1)
          "Kalmar län", None),
         # nothing at all: unknown, and single years of the text are statistics, not the period
         ("Biblioteken", "bibliotek.md", "År 2022 hade biblioteken 1,2 miljoner besök.", "", None),
+        # a national text naming another region in passing is no region's; its one period counts
+        ("Kultursamverkansmodellen", "modellen.txt",
+         "Modellen infördes 2011–2012. Alla regioner utom Region Stockholm ingår i modellen.", "", (2011, 2012)),
+        # an opening telling of several plan periods: the document is about all of them
+        ("Kulturplaner över tid", "over_tid.md",
+         "Den första planen gällde 2012–2014, den andra 2015–2017.", "", None),
     ],
 )
 def test_detects_region_and_period(title, source, opening, region, period):
@@ -89,10 +96,24 @@ def test_periods_in_text():
 
 def test_document_scope_reads_the_title_and_opening_of_a_parsed_document():
     document = ParsedDocument(
-        "Kulturplan", "md", [Block("Kulturplan", "heading"), Block("Region Kronobergs plan för 2024–2027.")]
+        "Kulturplan", "md",
+        [Block("Kulturplan", "heading"), Block("Region Kronobergs plan för 2024–2027. Kronoberg satsar på musik.")],
     )
     scope = document_scope(document, "plan.md", PROFILE)
     assert (scope.region, scope.period) == ("Kronoberg", "2024–2027")
+
+
+def test_a_document_telling_of_several_periods_has_none_and_its_lists_stay_whole():
+    document = ParsedDocument("Blekinges kulturplaner över tid", "md", [
+        Block("Den första planen gällde 2012–2014, den andra 2015–2017."),
+        Block("Kulturplanen 2026–2029", "heading", level=2),
+        Block("Inför perioden har regionen beslutat om tre nya mål:"),
+        Block("1. Kulturens kraft ska tas tillvara."),
+    ])  # fmt: skip
+    chunks = chunk_document(document, "over_tid.md", "h", 120, str.split, PROFILE)
+    scoped = with_scope(chunks, document_scope(document, "over_tid.md", PROFILE))
+    assert [(c.period_start, c.period_end) for c in scoped] == [(None, None), (None, None)]
+    assert "1. Kulturens kraft" in scoped[1].text
 
 
 # --- storage --------------------------------------------------------------------------------------
@@ -265,7 +286,7 @@ def test_end_to_end_the_current_own_plan_answers(settings, store, tmp_path):
     write_plans(tmp_path / "plans")
     report = Ingestor(settings, store, FakeEmbedder()).run([tmp_path / "plans"], progress=False)
     assert report.ok and len(report.added) == 3
-    assistant = Assistant(settings.model_copy(update={"answer_min_score": 0.0}), store=store, embedder=FakeEmbedder())
+    assistant = Assistant(settings.model_copy(update={"answerability_threshold": 0.0}), store=store, embedder=FakeEmbedder())
 
     answer = assistant.ask("Hur mycket får Regionteatern i stöd?", generator="extractive")
     assert "9,4 miljoner" in answer.text

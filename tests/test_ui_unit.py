@@ -173,7 +173,7 @@ def fake_index(settings, corpus_copy):
     report = ingest(settings, [corpus_copy], progress=False, embedder=embedder)
     assert report.ok
     # The fake embedder's similarities are not calibrated; keep the early refusal lexical only.
-    return settings.model_copy(update={"answer_min_score": 0.0, "generator": "extractive"}), embedder
+    return settings.model_copy(update={"answerability_threshold": 0.0, "generator": "extractive"}), embedder
 
 
 @pytest.fixture
@@ -470,7 +470,7 @@ def exempelland(tmp_path):
     settings = load_settings(data_dir=tmp_path / "exempel-data", region=str(profile_path), embedding_batch_size=2)
     embedder = FakeEmbedder()
     assert ingest(settings, [folder], progress=False, embedder=embedder).ok
-    settings = settings.model_copy(update={"answer_min_score": 0.0, "generator": "extractive"})
+    settings = settings.model_copy(update={"answerability_threshold": 0.0, "generator": "extractive"})
     return settings, embedder
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from assistant.engine import Assistant
+from assistant.queue import QueueStatus
 from assistant.safety import QuestionError, validate_question
 from assistant.types import Answer, Turn
 from kulturplan.config import Settings
@@ -36,6 +37,7 @@ class Entry:
 
     question: str
     streamed: str = ""
+    queue_position: int = 0  # > 0 while waiting in line for the local model
     answer: Answer | None = None
     error: str = ""
     feedback: str = ""  # "up" or "down" once rated
@@ -103,7 +105,11 @@ class ChatHandlers:
             for item in self.assistant.stream(cleaned, history, **options):
                 if isinstance(item, Answer):
                     entry.answer = item
+                elif isinstance(item, QueueStatus):  # waiting for the local model: show the place in line
+                    entry.queue_position = item.position
+                    yield render_conversation(session), session, keep, hide, keep, keep, keep
                 else:
+                    entry.queue_position = 0
                     entry.streamed += item
                     yield render_conversation(session), session, keep, hide, keep, keep, keep
         except QuestionError as error:
@@ -206,7 +212,10 @@ def build_chat_tab(handlers: ChatHandlers, settings: Settings) -> None:
 
     outputs = [chat, session, question, feedback_box, feedback_status, comment, notice]
     options = [session, generator, max_sources, municipality]
-    answer = {"outputs": outputs, "concurrency_id": "answer", "show_progress": "minimal"}
+    # Answers run side by side (extractive ones take a fraction of a second); the local model's own
+    # line (assistant.queue) orders its questions and tells each person their place.
+    lanes = settings.llm_queue_size + 1
+    answer = {"outputs": outputs, "concurrency_id": "answer", "concurrency_limit": lanes, "show_progress": "minimal"}
     events = [
         question.submit(handlers.respond, [question, *options], **answer),
         send.click(handlers.respond, [question, *options], **answer),

@@ -26,6 +26,7 @@ FAILURES = {
 FELL_BACK = {
     "failed": "Språkmodellen kunde inte svara, så svaret är hämtat direkt ur källorna.",
     "unsupported": "Språkmodellens svar kunde inte beläggas i källorna, så svaret är hämtat direkt ur dem.",
+    "busy": "Många frågar just nu, så svaret är hämtat direkt ur källorna i stället för att vänta på språkmodellen.",
 }
 
 

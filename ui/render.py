@@ -202,11 +202,18 @@ def render_entry(entry: Entry, turn: int) -> str:
         body = f'<div class="kp-answer kp-error"><p>{esc(entry.error)}</p></div>'
     else:
         text = render_text(entry.streamed, turn) if entry.streamed else ""
-        body = f'<div class="kp-answer kp-streaming">{text}<p class="kp-status">Svarar …</p></div>'
+        status = queue_text(entry.queue_position) if entry.queue_position and not text else "Svarar …"
+        body = f'<div class="kp-answer kp-streaming">{text}<p class="kp-status">{esc(status)}</p></div>'
     return (
         f'<article class="kp-exchange" id="svar-{turn}" aria-label="Fråga och svar {turn}">{question}'
         f'<div class="kp-turn kp-bot"><p class="kp-who">Kulturplan-assistenten</p>{body}</div></article>'
     )
+
+
+def queue_text(position: int) -> str:
+    """What a person waiting for the local model reads: their place in line."""
+    ahead = "en fråga" if position == 1 else f"{position} frågor"
+    return f"Du är nummer {position} i kön. Språkmodellen svarar på {ahead} före din, en i taget."
 
 
 def render_conversation(session: ChatSession | None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.prompts import build_messages
+from assistant.selection import prompt_sentences
 
 if TYPE_CHECKING:
     from assistant.evidence import ScoredSentence
@@ -54,10 +55,15 @@ class GenerationRequest:
 class Generator(ABC):
     name: str = "generator"
     uses_llm: bool = False
+    serial: bool = False  # answers one question at a time: questions queue for it (assistant.queue)
 
     @abstractmethod
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """Yield the answer text in pieces."""
+
+    def usage(self) -> dict[str, float]:
+        """Figures of the last answer for the answer's timings (prompt tokens, prefill ...); none by default."""
+        return {}
 
 
 class ChatModelGenerator(Generator):
@@ -73,7 +79,14 @@ class ChatModelGenerator(Generator):
         """Stream the assistant's reply to chat `messages`."""
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        messages = build_messages(request, self.settings.profile, self.settings.llm_max_passages)
+        settings = self.settings
+        sentences = None
+        if settings.llm_source_sentences and request.evidence:
+            sentences = prompt_sentences(
+                request.evidence, settings.answer_sentence_margin, settings.answer_max_sentences,
+                request.question, settings.llm_source_sentences,
+            )  # fmt: skip
+        messages = build_messages(request, settings.profile, settings.llm_max_passages, sentences)
         said = False
         for piece in self._stream_chat(messages, self.settings.llm_max_tokens):
             said = said or bool(piece.strip())

@@ -15,12 +15,12 @@ from assistant.evidence import EvidenceScorer, ScoredSentence
 from assistant.generators.base import GENERATORS, GenerationRequest, Generator
 from assistant.municipality_overview import answer_lines, is_plain_place_question
 from assistant.safety import sanitize_passage
+from assistant.selection import select_sentences
 from kulturplan.language import content_terms, split_sentences
 from kulturplan.region import load_profile
 
 # Without settings (a bare generator in a test): the calibrated defaults of kulturplan/config.py.
 DEFAULT_MARGIN, DEFAULT_MAX_SENTENCES = 0.08, 3
-MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
 MAX_REGION_SENTENCES = 2
 MIN_WORDS = 5  # shorter "sentences" are fragments such as a stray link text
 _NUMBERED = re.compile(r"^\d{1,3}[.)]\s")
@@ -72,6 +72,7 @@ class ExtractiveGenerator(Generator):
             ranked,
             settings.answer_sentence_margin if settings else DEFAULT_MARGIN,
             settings.answer_max_sentences if settings else DEFAULT_MAX_SENTENCES,
+            request.question,
         )
         if not chosen:
             return
@@ -102,31 +103,3 @@ class ExtractiveGenerator(Generator):
         )
         for line in lines:
             yield line + "\n"
-
-
-
-def select_sentences(ranked: list[ScoredSentence], margin: float, max_sentences: int) -> list[ScoredSentence]:
-    """The answer's sentences in reading order: the best one; the whole list or table it belongs to
-    (or introduces, when it ends in a colon); otherwise the few others that score nearly as well."""
-    if not ranked:
-        return []
-    best = ranked[0]
-    same_passage = sorted((s for s in ranked if s.n == best.n), key=lambda s: s.order)
-    if best.is_item or best.text.rstrip().endswith(":"):
-        # A list stays whole: its introduction (if any) and every item of it in that passage.
-        items = [s for s in same_passage if s.is_item and s.order >= _list_start(same_passage, best)]
-        intro = [s for s in same_passage if s.order < best.order and s.text.rstrip().endswith(":")][-1:]
-        chosen = (intro + [best] if not best.is_item else intro) + items[:MAX_ITEMS]
-        return sorted(dict.fromkeys(chosen), key=lambda s: s.order)
-    chosen = [s for s in ranked[:max_sentences] if s.score >= best.score - margin]
-    return sorted(chosen, key=lambda s: s.order)
-
-
-def _list_start(sentences: list[ScoredSentence], best: ScoredSentence) -> int:
-    """Reading-order position where the list holding (or following) `best` begins."""
-    start = best.order
-    for sentence in reversed([s for s in sentences if s.order < best.order]):
-        if not sentence.is_item:
-            break
-        start = sentence.order
-    return start

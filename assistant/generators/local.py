@@ -1,25 +1,61 @@
-"""The local LLM: a GGUF model through llama-cpp-python, with the GGUF's own chat template."""
+"""The local LLM: a GGUF model through llama-cpp-python, with the GGUF's own chat template.
+
+llama-cpp-python keeps the KV cache of the last prompt and evaluates only what differs from it, so
+the fixed start of every prompt (rules and example, assistant.prompts) is computed once. After each
+answer `last_timing` holds llama.cpp's own counts: prompt tokens evaluated and reused, prefill and
+decode time (the benchmark reports them).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from assistant.generators.base import GENERATORS, ChatModelGenerator, GeneratorError, GeneratorTimeout
 from kulturplan.config import Settings
 
 
+@dataclass(frozen=True)
+class LlamaTiming:
+    prompt_tokens: int  # evaluated for this answer (the part not reused from the cache)
+    reused_tokens: int
+    prefill_ms: float
+    decode_tokens: int
+    decode_ms: float
+
+    @property
+    def prefill_tokens_per_second(self) -> float:
+        return self.prompt_tokens / self.prefill_ms * 1000 if self.prefill_ms else 0.0
+
+    @property
+    def decode_tokens_per_second(self) -> float:
+        return self.decode_tokens / self.decode_ms * 1000 if self.decode_ms else 0.0
+
+
 @GENERATORS.register("local")
 class LocalLlamaGenerator(ChatModelGenerator):
     name = "local"
+    serial = True  # one llama.cpp context
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self._llm = None
         self.load_seconds: float | None = None
+        self.last_timing: LlamaTiming | None = None
         # One model instance, one generation at a time (llama.cpp contexts are not thread-safe).
         self._lock = threading.Lock()
+
+    def usage(self) -> dict[str, float]:
+        timing = self.last_timing
+        if timing is None:
+            return {}
+        return {
+            "prompt_tokens": timing.prompt_tokens, "reused_prompt_tokens": timing.reused_tokens,
+            "prefill_ms": round(timing.prefill_ms, 1), "decode_tokens": timing.decode_tokens,
+            "decode_ms": round(timing.decode_ms, 1),
+        }  # fmt: skip
 
     @property
     def llm(self):
@@ -28,13 +64,16 @@ class LocalLlamaGenerator(ChatModelGenerator):
             if not path.is_file():
                 raise GeneratorError(f"the local model is missing at {path}: run `kulturplan models fetch`")
             from llama_cpp import Llama
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
             started = time.perf_counter()
+            draft = LlamaPromptLookupDecoding(num_pred_tokens=PROMPT_LOOKUP_TOKENS) if self.settings.llm_prompt_lookup else None
             try:
                 self._llm = Llama(
                     model_path=str(path),
                     n_ctx=self.settings.llm_context_tokens,
                     n_threads=self.settings.llm_threads,
+                    draft_model=draft,
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as error:
@@ -45,16 +84,46 @@ class LocalLlamaGenerator(ChatModelGenerator):
     def _stream_chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
         with self._lock:
-            stream = self.llm.create_chat_completion(
+            llm = self.llm
+            _reset_counters(llm)
+            stream = llm.create_chat_completion(
                 messages=messages,
                 stream=True,
                 temperature=self.settings.llm_temperature,
                 max_tokens=max_tokens,
             )
-            for piece in stream:
-                text = piece["choices"][0]["delta"].get("content")
-                if text:
-                    yield text
-                if time.monotonic() > deadline:
-                    raise GeneratorTimeout(f"the local model took longer than {self.settings.llm_timeout_seconds:.0f} s")
+            try:
+                for piece in stream:
+                    text = piece["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+                    if time.monotonic() > deadline:
+                        raise GeneratorTimeout(
+                            f"the local model took longer than {self.settings.llm_timeout_seconds:.0f} s"
+                        )
+            finally:
+                self.last_timing = _read_counters(llm)
+
+
+# Draft tokens per prompt-lookup guess (llama-cpp-python's default).
+PROMPT_LOOKUP_TOKENS = 10
+
+
+def _reset_counters(llm) -> None:
+    import llama_cpp
+
+    try:
+        llama_cpp.llama_perf_context_reset(llm._ctx.ctx)  # no public wrapper in llama-cpp-python 0.3
+    except (AttributeError, TypeError, OSError):
+        pass
+
+
+def _read_counters(llm) -> LlamaTiming | None:
+    import llama_cpp
+
+    try:
+        data = llama_cpp.llama_perf_context(llm._ctx.ctx)
+    except (AttributeError, TypeError, OSError):  # another llama-cpp-python layout: no figures
+        return None
+    return LlamaTiming(data.n_p_eval, data.n_reused, data.t_p_eval_ms, data.n_eval, data.t_eval_ms)
 

@@ -1,0 +1,89 @@
+"""Whether the documents can answer a question, judged from the evidence retrieval found.
+
+Four signals, combined by a logistic model whose weights, bias and threshold are calibrated with
+`python -m evals.calibrate` on development questions (evals/calibration.json holds the figures):
+- the best sentence's evidence score (assistant.evidence: dense similarity, IDF-weighted coverage,
+  the asked-for kind);
+- the best passage's dense similarity with the question (the embedding model's question prompt);
+- the share of the question's content words found in the three best passages;
+- how specific the question's most specific word that the documents lack is: a word common in
+  Swedish at large that no passage holds only frames the question ("Vem betalar för ...?"), a rare
+  one usually names what is asked for ("kulturbudgeten"). No word is refused for itself: the signals
+  are weighed together;
+- whether the asked-for kind is there: a question asking how many, when or who, whose best
+  sentences hold no number, date or name, is most likely asked about something the plan leaves out;
+- how specific the asked-for noun is when the documents lack it: in Swedish the noun right after
+  "vilken/vilket/vilka" or "hur många/mycket" is what the question asks for ("Vilka öppettider
+  har ...?"), so its absence weighs more than that of another word.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass
+
+from assistant.evidence import asked_type
+from kulturplan.language import general_frequency, stem
+
+_ASKED_NOUN = re.compile(r"\b(?:vilken|vilket|vilka|hur många|hur mycket|which|how many|how much)\s+(\w+)", re.IGNORECASE)
+# How many of the best sentences may hold the asked-for kind (the answer's usual length).
+KIND_SENTENCES = 3
+# wordfreq's Zipf scale tops out at 8 ("och" is 7.7); a word it has never seen is 0.
+_ZIPF_TOP = 8.0
+
+
+@dataclass(frozen=True)
+class AnswerabilityFeatures:
+    best_evidence: float
+    best_dense: float
+    coverage: float
+    absent_specificity: float  # 0 when the documents hold every content word of the question
+    asked_kind_found: float  # 1 when the question asks for no kind (number, date, name) or a best sentence holds it
+    absent_focus_specificity: float  # the asked-for noun's specificity when the documents lack it, else 0
+
+    def as_list(self) -> list[float]:
+        return list(astuple(self))
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float  # refuse below this probability; 0 never refuses early
+
+    def probability(self, features: AnswerabilityFeatures) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features.as_list()))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def refuses(self, features: AnswerabilityFeatures) -> bool:
+        return self.threshold > 0 and self.probability(features) < self.threshold
+
+
+def absent_specificity(unknown_words: Iterable[str], place_terms: frozenset[str] = frozenset()) -> float:
+    """0..1: how rare in Swedish the rarest question word the documents lack is (places left out:
+    a municipality the region names is answered by its own route)."""
+    rarities = [1.0 - min(general_frequency(w), _ZIPF_TOP) / _ZIPF_TOP for w in unknown_words if stem(w) not in place_terms]
+    return max(rarities, default=0.0)
+
+
+def features_of(retrieval, evidence, place_terms: frozenset[str] = frozenset()) -> AnswerabilityFeatures:
+    """The signals of one retrieval and its scored sentences (best first)."""
+    asked = asked_type(retrieval.question)
+    return AnswerabilityFeatures(
+        best_evidence=evidence[0].score if evidence else 0.0,
+        best_dense=max((p.dense for p in retrieval.passages), default=0.0),
+        coverage=retrieval.coverage,
+        absent_specificity=absent_specificity(retrieval.unknown_words, place_terms),
+        asked_kind_found=float(asked is None or any(s.typed for s in evidence[:KIND_SENTENCES])),
+        absent_focus_specificity=absent_specificity(
+            [w for w in retrieval.unknown_words if w == asked_noun(retrieval.question)], place_terms
+        ),
+    )
+
+
+def asked_noun(question: str) -> str | None:
+    """The word right after an interrogative determiner ("vilka", "hur många"), lower-cased."""
+    match = _ASKED_NOUN.search(question)
+    return match.group(1).lower() if match else None

@@ -1,0 +1,52 @@
+"""The answerability model: its signals and its decision (no models, no store)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from assistant.answerability import AnswerabilityFeatures, AnswerabilityModel, absent_specificity, features_of
+
+MODEL = AnswerabilityModel(weights=(1.5, 0.0, 1.3, -1.3, 1.0, -1.0), bias=-3.3, threshold=0.28)
+
+
+def test_a_word_common_in_swedish_weighs_less_than_a_rare_one():
+    framing = absent_specificity(["betalar"])  # frames a question: "Vem betalar för ...?"
+    subject = absent_specificity(["kulturbudgeten"])  # names what is asked for
+    assert 0 < framing < subject <= 1
+    assert absent_specificity([]) == 0.0
+    assert absent_specificity(["betalar", "kulturbudgeten"]) == subject  # the most specific one counts
+
+
+def test_places_the_region_names_do_not_count_as_missing_words():
+    assert absent_specificity(["tingsryd"], place_terms=frozenset({"tingsryd"})) == 0.0
+
+
+def test_the_same_evidence_is_refused_with_a_rare_missing_word_and_answered_with_a_common_one():
+    def features(word):
+        return AnswerabilityFeatures(1.2, 0.55, 0.5, absent_specificity([word]), 1.0, 0.0)
+
+    assert not MODEL.refuses(features("betalar"))
+    assert MODEL.probability(features("kulturbudgeten")) < MODEL.probability(features("betalar"))
+
+
+def test_stronger_evidence_raises_the_probability_and_threshold_zero_never_refuses():
+    weak, strong = AnswerabilityFeatures(0.3, 0.3, 0.0, 0.8, 0.0, 0.8), AnswerabilityFeatures(1.6, 0.7, 1.0, 0.0, 1.0, 0.0)
+    assert MODEL.probability(weak) < MODEL.threshold < MODEL.probability(strong)
+    assert MODEL.refuses(weak) and not MODEL.refuses(strong)
+    assert not AnswerabilityModel(MODEL.weights, MODEL.bias, 0.0).refuses(weak)
+
+
+def test_features_come_from_the_retrieval_and_the_best_sentence():
+    passages = [SimpleNamespace(dense=0.4), SimpleNamespace(dense=0.6)]
+    retrieval = SimpleNamespace(question="Vad är Blekingemodellen?", passages=passages, coverage=0.75, unknown_words=[])
+    evidence = [SimpleNamespace(score=1.1, typed=False), SimpleNamespace(score=0.9, typed=False)]
+    assert features_of(retrieval, evidence) == AnswerabilityFeatures(1.1, 0.6, 0.75, 0.0, 1.0, 0.0)
+    empty = SimpleNamespace(question="Vad?", passages=[], coverage=0.0, unknown_words=[])
+    assert features_of(empty, []).best_evidence == 0.0
+
+
+def test_a_question_asking_how_many_needs_a_number_among_the_best_sentences():
+    retrieval = SimpleNamespace(question="Hur många besökare hade museet?", passages=[], coverage=1.0, unknown_words=[])
+    without = [SimpleNamespace(score=1.0, typed=False)] * 3 + [SimpleNamespace(score=0.5, typed=True)]
+    assert features_of(retrieval, without).asked_kind_found == 0.0
+    assert features_of(retrieval, [SimpleNamespace(score=1.0, typed=True)]).asked_kind_found == 1.0

@@ -1,0 +1,45 @@
+"""The extractive answer's selection of sentences: tables answered by the rows naming the question's
+values, lists whole (no models, no store)."""
+
+from __future__ import annotations
+
+from assistant.evidence import ScoredSentence
+from assistant.selection import select_sentences
+from assistant.table_rows import parse_row, rows_naming_the_question
+
+ROWS = [
+    "Riksteatern Blekinge – Huvudman: annan huvudman; Inom samverkansmodellen: ja",
+    "Musik i Blekinge – Huvudman: Region Blekinge; Inom samverkansmodellen: ja",
+    "Blekinge Läns Bildningsförbund – Huvudman: annan huvudman; Inom samverkansmodellen: nej",
+    "Dans i Sydost – Huvudman: Region Blekinge; Inom samverkansmodellen: ja",
+]
+
+
+def sentence(text: str, n: int, order: int, score: float, source: str = "plan.pdf") -> ScoredSentence:
+    return ScoredSentence(n, order, text, "Verksamheter", 0.6, 1.0, False, score, True, source)
+
+
+def test_a_row_is_read_into_its_label_and_cells_and_prose_is_no_row():
+    row = parse_row(ROWS[1])
+    assert row.label == "Musik i Blekinge"
+    assert row.cells == {"Huvudman": "Region Blekinge", "Inom samverkansmodellen": "ja"}
+    assert parse_row("Regionen har tre mål: deltagande, villkor och samverkan.") is None
+    assert parse_row("Verksamhet | Huvudman | Inom samverkansmodellen") is None
+
+
+def test_rows_are_told_apart_by_values_not_by_the_column_header_the_question_repeats():
+    rows = [parse_row(text) for text in ROWS]
+    assert rows_naming_the_question("Vilka verksamheter har Region Blekinge som huvudman?", rows) == [1, 3]
+    # nothing in the question singles out a row: the whole table
+    assert rows_naming_the_question("Vilka verksamheter finns i tabellen?", rows) == [0, 1, 2, 3]
+
+
+def test_a_table_split_over_two_passages_is_answered_with_its_matching_rows_in_reading_order():
+    # The first-ranked row does not hold the asked value; the rows that do come from both passages.
+    ranked = [
+        sentence(ROWS[0], 1, 0, 1.17), sentence(ROWS[2], 1, 2, 1.17), sentence(ROWS[1], 1, 1, 1.16),
+        sentence(ROWS[3], 2, 5, 1.13), sentence("Tio verksamheter har regionala uppdrag.", 2, 4, 0.9),
+        sentence(ROWS[1].replace("Musik i", "Annan plans"), 3, 9, 1.1, source="annan_plan.pdf"),
+    ]  # fmt: skip
+    chosen = select_sentences(ranked, 0.08, 3, "Vilka verksamheter har Region Blekinge som huvudman?")
+    assert [s.text for s in chosen] == [ROWS[1], ROWS[3]]
