@@ -20,13 +20,13 @@ from assistant.events import EventKind, event
 from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
-from assistant.queue import QueueFull, QueueStatus
 from assistant.municipality_overview import (
     complete_municipality_answer,
     is_plain_place_question,
     municipality_overview,
     overview_answer,
 )
+from assistant.queue import QueueFull, QueueStatus
 from assistant.retrieval import Retrieval
 from assistant.types import Answer, Citation, Passage, Retrieved, Turn
 from kulturplan.commitments import CommitmentStore

@@ -94,6 +94,10 @@ def bench(
         bool, typer.Option("--load-only", help="Only the chat-under-load figures (they replace those in an existing bench.json).")
     ] = False,
     sessions: Annotated[int, typer.Option(help="Concurrent chat sessions for the load figures.", min=1)] = 20,
+    answer_questions: Annotated[
+        int, typer.Option(help="Gold questions timed for the answer figures (ours and the baseline).", min=1)
+    ] = 20,
+    local_chats: Annotated[int, typer.Option(help="Chats asking the local model at once.", min=1)] = 5,
     scale: Annotated[
         Optional[str],
         typer.Option("--scale", help="Only the scale-out figures on a Chroma server, at these chunk counts "
@@ -115,9 +119,13 @@ def bench(
     if not corpus.is_dir():
         fail(f"--corpus {corpus} is not a folder")
     result = benchmark.run(settings, corpus, out, sizes, include_local=not no_local, log=typer.echo,
-                           load_sessions=sessions, load_only=load_only)  # fmt: skip
+                           load_sessions=sessions, load_only=load_only, answer_count=answer_questions,
+                           local_chats=local_chats)  # fmt: skip
     typer.echo("\n" + benchmark.render_table(result))
     typer.echo(f"wrote {out}/bench.json, bench.md" + ("" if load_only else ", latency.png"))
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if benchmark.update_readme(result, readme):
+        typer.echo(f"updated the benchmark table in {readme}")
 
 
 def _bench_scale(settings, scale: str, corpus: Optional[Path], out: Path) -> None:

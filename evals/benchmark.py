@@ -289,43 +289,61 @@ class Bench:
             call()
         return timer.seconds
 
-    def answers(self, embedder, generator, settings: Settings, corpus: Path, include_local: bool) -> None:
+    def answers(
+        self, embedder, generator, settings: Settings, corpus: Path, include_local: bool, questions: list[str]
+    ) -> None:
+        """Time to first checked text and to the whole answer, p50/p95 over `questions`, ours and the
+        baseline's; for the local model also prompt tokens and llama.cpp's prefill and decode rates."""
         from assistant.engine import Assistant
         from llama_index.core import VectorStoreIndex
 
         assistant = Assistant(settings, embedder=embedder, generators={"local": generator})
         assistant.ask("uppvärmning", generator="extractive")
-        documents = baseline_documents([corpus])
-        index = VectorStoreIndex.from_documents(documents, embed_model=baseline_embedding(embedder))
-        names = ["extractive"] + (["local"] if include_local else [])
-        for name in names:
-            first, total = [], []
-            for question in ANSWER_QUESTIONS:
-                started = time.perf_counter()
-                first_piece = None
-                for item in assistant.stream(question, generator=name):
-                    if isinstance(item, str) and first_piece is None:
-                        first_piece = time.perf_counter() - started
-                total.append(time.perf_counter() - started)
-                first.append(first_piece if first_piece is not None else total[-1])
-            base_first = base_total = None
+        for name in ["extractive"] + (["local"] if include_local else []):
+            timed = [_timed_answer(assistant, question, name) for question in questions]
+            baseline: list[_Timed] = []
             if name == "local":
+                documents = baseline_documents([corpus])
+                index = VectorStoreIndex.from_documents(documents, embed_model=baseline_embedding(embedder))
                 engine = index.as_query_engine(llm=baseline_llm(generator.llm), streaming=True)
-                base_first_list, base_total_list = [], []
-                for question in ANSWER_QUESTIONS:
-                    started = time.perf_counter()
-                    response = engine.query(question)
-                    first_token = None
-                    for _ in response.response_gen:
-                        first_token = first_token or time.perf_counter() - started
-                    base_total_list.append(time.perf_counter() - started)
-                    base_first_list.append(first_token or base_total_list[-1])
-                base_first, base_total = statistics.median(base_first_list), statistics.median(base_total_list)
-            note = "baseline has no LLM-free mode" if name == "extractive" else "median of 3 typical questions"
-            self.record(f"answer time to first text, {name}", statistics.median(first) * 1000,
-                        base_first * 1000 if base_first else None, "ms", note)  # fmt: skip
-            self.record(f"answer total time, {name}", statistics.median(total) * 1000,
-                        base_total * 1000 if base_total else None, "ms", note)  # fmt: skip
+                baseline = [_timed_baseline(engine, generator, question) for question in questions]
+            note = f"{len(questions)} gold questions" + ("; baseline has no LLM-free mode" if name == "extractive" else "")
+            for figure, label in (("first_ms", "time to first checked text"), ("total_ms", "total answer time")):
+                for p in (50, 95):
+                    ours = percentile([t.__dict__[figure] for t in timed], p)
+                    base = percentile([t.__dict__[figure] for t in baseline], p) if baseline else None
+                    self.record(f"{label} p{p}, {name}", ours, base, "ms", note)
+            if name == "local":
+                self._record_llm_counts(timed, baseline)
+
+    def _record_llm_counts(self, timed: list["_Timed"], baseline: list["_Timed"]) -> None:
+        def median(rows, key):
+            values = [r.counts[key] for r in rows if r.counts.get(key) is not None]
+            return statistics.median(values) if values else None
+
+        self.record("LLM prompt tokens per answer (median)", median(timed, "prompt"), median(baseline, "prompt"),
+                    "tokens", "ours: sentences chosen for the question; the instructions' cache reused")  # fmt: skip
+        self.record("LLM prompt tokens evaluated per answer (median)", median(timed, "evaluated"),
+                    median(baseline, "evaluated"), "tokens", "the rest came from llama.cpp's cache")  # fmt: skip
+        self.record("LLM prefill rate (median)", median(timed, "prefill_rate"), median(baseline, "prefill_rate"), "tokens/s")
+        self.record("LLM decode rate (median)", median(timed, "decode_rate"), median(baseline, "decode_rate"), "tokens/s")
+
+    def local_chats(self, indexed: Settings, people: int) -> None:
+        """`people` chats asking the local model at once through `kulturplan serve` (evals/local_chats.py)."""
+        from evals import load
+        from evals.local_chats import run_local_chats
+
+        with load.serving(indexed.data_dir) as url:
+            result = run_local_chats(url, people)
+        name = f"{people} concurrent local chats"
+        note = f"{result.shown_a_place} of {people} were shown their place in line"
+        for p in (50, 95, 100):
+            label = "max" if p == 100 else f"p{p}"
+            self.record(f"{name}: {label} time to text or place in line", result.figure("first_ms", p), None, "ms", note)
+        for p in (50, 95):
+            self.record(f"{name}: p{p} time to final answer", result.figure("total_ms", p), None, "ms")
+        self.record(f"{name}: errors", result.errors, None, "requests",
+                    "; ".join(p.error for p in result.people if p.error)[:200])  # fmt: skip
 
     def serve_figures(self, settings: Settings) -> None:
         """Cold start of `kulturplan serve` to a page that answers, and its peak RSS."""
@@ -392,6 +410,67 @@ class Bench:
         self.load[result.mode] = result.to_json()
 
 
+@dataclass
+class _Timed:
+    first_ms: float
+    total_ms: float
+    counts: dict[str, float]
+
+
+def _llm_counts(timing) -> dict[str, float]:
+    if timing is None:
+        return {}
+    return {
+        "prompt": timing.prompt_tokens + timing.reused_tokens, "evaluated": timing.prompt_tokens,
+        "prefill_rate": timing.prefill_tokens_per_second, "decode_rate": timing.decode_tokens_per_second,
+    }  # fmt: skip
+
+
+def _timed_answer(assistant, question: str, generator: str) -> _Timed:
+    from assistant.types import Answer
+
+    started = time.perf_counter()
+    first = None
+    answer = None
+    for item in assistant.stream(question, generator=generator):
+        if isinstance(item, str) and first is None:
+            first = time.perf_counter() - started
+        elif isinstance(item, Answer):
+            answer = item
+    total = time.perf_counter() - started
+    timings = answer.timings if answer else {}
+    counts = {}
+    if "prompt_tokens" in timings:  # the local model answered (not refused before it, not fallen back)
+        counts = {
+            "prompt": timings["prompt_tokens"] + timings.get("reused_prompt_tokens", 0),
+            "evaluated": timings["prompt_tokens"],
+            "prefill_rate": timings["prompt_tokens"] / timings["prefill_ms"] * 1000 if timings.get("prefill_ms") else None,
+            "decode_rate": timings["decode_tokens"] / timings["decode_ms"] * 1000 if timings.get("decode_ms") else None,
+        }
+    return _Timed((first if first is not None else total) * 1000, total * 1000, counts)
+
+
+def _timed_baseline(engine, generator, question: str) -> _Timed:
+    from assistant.generators.local import _read_counters, _reset_counters
+
+    _reset_counters(generator.llm)
+    started = time.perf_counter()
+    response = engine.query(question)
+    first = None
+    for _ in response.response_gen:
+        first = first or time.perf_counter() - started
+    total = time.perf_counter() - started
+    return _Timed((first or total) * 1000, total * 1000, _llm_counts(_read_counters(generator.llm)))
+
+
+def answer_questions(count: int) -> list[str]:
+    """The first `count` questions of the gold set (on corpus/) that stand alone (no history)."""
+    from evals.gold import load_questions
+
+    gold = Path(__file__).with_name("gold.jsonl")
+    return [q.question for q in load_questions(gold) if not q.history][:count]
+
+
 def _table_safe(text: str) -> str:
     """One line without the table's cell separator."""
     return " ".join(text.split()).replace("|", "/")
@@ -411,6 +490,8 @@ def run(
     log=print,
     load_sessions: int = 20,
     load_only: bool = False,
+    answer_count: int = 20,
+    local_chats: int = 5,
 ) -> dict[str, Any]:
     if load_only:
         return run_load_only(settings, corpus, out, load_sessions, log)
@@ -420,14 +501,16 @@ def run(
         embedder, generator = bench.model_loads()
         indexed = bench.ingest_figures(embedder, corpus)
         curve = bench.scales(embedder, corpus, scales)
-        bench.answers(embedder, generator, indexed, corpus, include_local)
+        bench.answers(embedder, generator, indexed, corpus, include_local, answer_questions(answer_count))
+        if include_local:
+            bench.local_chats(indexed, local_chats)
         bench.serve_figures(indexed)
         bench.load_figures(indexed, corpus, load_sessions)
         self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         bench.record("benchmark process peak RSS (both pipelines loaded)", self_peak, None, "MiB")
     result = {
         "date": _now(),
-        "machine": f"{os.cpu_count()} CPU cores",
+        "machine": machine(),
         "figures": bench.results,
         "latency_curve": {str(k): v for k, v in curve.items()},
         "load": bench.load,
@@ -448,7 +531,7 @@ def run_load_only(settings: Settings, corpus: Path, out: Path, sessions: int, lo
         if not report.ok:
             log(f"ingest of {corpus} skipped files: {[s.source for s in report.skipped]}")
         bench.load_figures(indexed, corpus, sessions)
-    result = _earlier(out) or {"date": _now(), "machine": f"{os.cpu_count()} CPU cores", "figures": {}}
+    result = _earlier(out) or {"date": _now(), "machine": machine(), "figures": {}}
     kept = {name: row for name, row in result["figures"].items() if not name.startswith("chat load,")}
     result.update(figures={**kept, **bench.results}, load=bench.load, load_date=_now())
     _write(out, result)
@@ -471,6 +554,42 @@ def _write(out: Path, result: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     (out / "bench.md").write_text(render_table(result), encoding="utf-8")
+
+
+def machine() -> str:
+    """The machine the figures were measured on: cores, CPU model and memory."""
+    model, memory = "", ""
+    try:
+        model = next(
+            (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+             if line.startswith("model name")), "",
+        )  # fmt: skip
+        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return f"{os.cpu_count()} CPU cores{f' ({model})' if model else ''}{memory}, no GPU"
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+README_CURVE_NOTE = (
+    "Retrieval latency against corpus size (`reports/bench/latency.png` after a run): ours stays flat (BM25 ranks "
+    "only the top candidates; Chroma's HNSW search is sublinear), the baseline's in-memory store scans every vector."
+)
+
+
+def update_readme(result: dict[str, Any], readme: Path) -> bool:
+    """Put the table between the README's bench markers (what `make bench` measured last)."""
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    table = f"{README_START}\n{render_table(result)}\n{README_CURVE_NOTE}\n{README_END}"
+    readme.write_text(text[:start] + table + text[end + len(README_END):], encoding="utf-8")
+    return True
 
 
 def render_table(result: dict[str, Any]) -> str:

@@ -96,9 +96,6 @@ class Settings(BaseSettings):
     # The LLM reads the selected sentences (the extractive answer's selection, then the next best)
     # rather than whole passages: prefill is most of the wait on CPU. 0 = whole passages.
     llm_source_sentences: int = Field(6, ge=0, le=40, description="Sentences the LLM reads; 0 = whole passages.")
-    # Prompt-lookup decoding (llama-cpp-python's LlamaPromptLookupDecoding): answers copy their
-    # sources, so drafts taken from the prompt are often accepted. Kept only if the bench shows a win.
-    llm_prompt_lookup: bool = Field(False, description="Draft tokens from the prompt (speculative decoding).")
     # Questions for the local model wait in line (assistant.queue); past these, the extractive answer at once.
     llm_queue_size: int = Field(8, ge=0, description="Most questions waiting for the local model.")
     llm_queue_max_wait_seconds: float = Field(

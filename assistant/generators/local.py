@@ -20,7 +20,7 @@ from kulturplan.config import Settings
 @dataclass(frozen=True)
 class LlamaTiming:
     prompt_tokens: int  # evaluated for this answer (the part not reused from the cache)
-    reused_tokens: int
+    reused_tokens: int  # the prompt's start, identical to the previous prompt's, taken from the cache
     prefill_ms: float
     decode_tokens: int
     decode_ms: float
@@ -64,16 +64,13 @@ class LocalLlamaGenerator(ChatModelGenerator):
             if not path.is_file():
                 raise GeneratorError(f"the local model is missing at {path}: run `kulturplan models fetch`")
             from llama_cpp import Llama
-            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
             started = time.perf_counter()
-            draft = LlamaPromptLookupDecoding(num_pred_tokens=PROMPT_LOOKUP_TOKENS) if self.settings.llm_prompt_lookup else None
             try:
                 self._llm = Llama(
                     model_path=str(path),
                     n_ctx=self.settings.llm_context_tokens,
                     n_threads=self.settings.llm_threads,
-                    draft_model=draft,
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as error:
@@ -105,10 +102,6 @@ class LocalLlamaGenerator(ChatModelGenerator):
                 self.last_timing = _read_counters(llm)
 
 
-# Draft tokens per prompt-lookup guess (llama-cpp-python's default).
-PROMPT_LOOKUP_TOKENS = 10
-
-
 def _reset_counters(llm) -> None:
     import llama_cpp
 
@@ -125,5 +118,8 @@ def _read_counters(llm) -> LlamaTiming | None:
         data = llama_cpp.llama_perf_context(llm._ctx.ctx)
     except (AttributeError, TypeError, OSError):  # another llama-cpp-python layout: no figures
         return None
-    return LlamaTiming(data.n_p_eval, data.n_reused, data.t_p_eval_ms, data.n_eval, data.t_eval_ms)
+    # The context holds the whole prompt and the decoded tokens; what of the prompt was not evaluated
+    # was reused from the cache (llama.cpp's own n_reused counts something else).
+    reused = max(0, llm.n_tokens - data.n_eval - data.n_p_eval)
+    return LlamaTiming(data.n_p_eval, reused, data.t_p_eval_ms, data.n_eval, data.t_eval_ms)
 

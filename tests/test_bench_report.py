@@ -1,0 +1,35 @@
+"""What `make bench` writes besides its figures: the README's table, and how the concurrent local
+chats read a page (no models)."""
+
+from __future__ import annotations
+
+from evals.benchmark import README_END, README_START, update_readme
+from evals.local_chats import shows_text_or_place
+
+RESULT = {
+    "date": "2026-11-26 20:00 UTC", "machine": "2 CPU cores (Xeon), 24 GiB RAM, no GPU",
+    "figures": {"total answer time p50, local": {"ours": 4000.0, "baseline": 5500.0, "ratio": 0.727, "unit": "ms", "note": "20 gold questions"}},
+}  # fmt: skip
+
+
+def test_the_readme_table_is_replaced_between_its_markers_and_nothing_else(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Titel\n\nFöre.\n\n{README_START}\nold table\n{README_END}\n\nEfter.\n", encoding="utf-8")
+    assert update_readme(RESULT, readme)
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# Titel\n\nFöre.\n\n") and text.endswith(f"{README_END}\n\nEfter.\n")
+    assert "old table" not in text and "2 CPU cores (Xeon), 24 GiB RAM, no GPU" in text
+    assert "| total answer time p50, local | 4000.0 | 5500.0 | 0.727 | ms | 20 gold questions |" in text
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers", encoding="utf-8")
+    assert not update_readme(RESULT, plain) and plain.read_text(encoding="utf-8") == "no markers"
+
+
+def test_a_page_shows_text_or_a_place_but_not_while_only_the_question_is_there():
+    waiting = '<article class="kp-exchange"><div class="kp-answer kp-streaming"><p class="kp-status">Svarar …</p></div>'
+    queued = waiting.replace("Svarar …", "Du är nummer 2 i kön.")
+    streaming = waiting.replace('kp-streaming"><p', 'kp-streaming"><p>Blekingemodellen [1]</p><p')
+    assert not shows_text_or_place(waiting)
+    assert shows_text_or_place(queued) and shows_text_or_place(streaming)
+    earlier_answer = '<article class="kp-exchange"><div class="kp-answer"><p>Svar.</p></div></article>'
+    assert not shows_text_or_place(earlier_answer + waiting)  # only the last exchange counts
