@@ -43,8 +43,9 @@ class ChatsResult:
     people: list[Person] = field(default_factory=list)
 
     def figure(self, name: str, p: float) -> float | None:
+        """The p-th percentile (0-100) of `name` over the people who got that far."""
         values = [getattr(person, name) for person in self.people if getattr(person, name) is not None]
-        return round(percentile(values, p), 1) if values else None
+        return round(percentile(values, p / 100), 1) if values else None
 
     @property
     def errors(self) -> int:

@@ -33,3 +33,11 @@ def test_a_page_shows_text_or_a_place_but_not_while_only_the_question_is_there()
     assert shows_text_or_place(queued) and shows_text_or_place(streaming)
     earlier_answer = '<article class="kp-exchange"><div class="kp-answer"><p>Svar.</p></div></article>'
     assert not shows_text_or_place(earlier_answer + waiting)  # only the last exchange counts
+
+
+def test_the_local_chats_percentiles_are_read_on_a_0_to_100_scale():
+    from evals.local_chats import ChatsResult, Person
+
+    result = ChatsResult([Person("q", first_ms=float(v)) for v in range(1, 21)] + [Person("q", error="x")])
+    assert result.figure("first_ms", 50) in (10.0, 11.0) and result.figure("first_ms", 100) == 20.0
+    assert result.figure("total_ms", 50) is None and result.errors == 1
