@@ -43,3 +43,26 @@ def test_a_table_split_over_two_passages_is_answered_with_its_matching_rows_in_r
     ]  # fmt: skip
     chosen = select_sentences(ranked, 0.08, 3, "Vilka verksamheter har Region Blekinge som huvudman?")
     assert [s.text for s in chosen] == [ROWS[1], ROWS[3]]
+
+
+def test_the_llm_reads_the_selection_then_the_next_best_under_the_passages_own_numbers():
+    from types import SimpleNamespace
+
+    from assistant.prompts import build_messages
+    from assistant.selection import prompt_sentences
+    from kulturplan.region import load_profile
+
+    prose = [
+        ScoredSentence(1, 0, "Regionen ger stöd till länets bibliotek.", "Bibliotek", 0.5, 0.2, False, 0.6, False, "a.md"),
+        ScoredSentence(3, 5, "Blekingemodellen ger scenkonst två gånger varje år.", "Skolan", 0.7, 1.0, False, 1.2, False, "b.md"),
+        ScoredSentence(3, 6, "Modellen bekostas av regionen och kommunerna.", "Skolan", 0.7, 0.5, False, 0.9, False, "b.md"),
+    ]  # fmt: skip
+    ranked = sorted(prose, key=lambda s: s.score, reverse=True)
+    chosen = prompt_sentences(ranked, 0.08, 3, "Vad är Blekingemodellen?", total=2)
+    assert [s.text for s in chosen] == [prose[1].text, prose[2].text]  # the best, then the next best
+    passage = lambda section: SimpleNamespace(chunk=SimpleNamespace(section=section, title="T"))  # noqa: E731
+    request = SimpleNamespace(passages=[passage("Bibliotek"), passage("Annat"), passage("Skolan")],
+                              question="Vad är Blekingemodellen?", english=False)  # fmt: skip
+    user = build_messages(request, load_profile(), sentences=chosen)[-1]["content"]
+    assert "[3] (Skolan) Blekingemodellen ger scenkonst två gånger varje år. Modellen bekostas" in user
+    assert "[1]" not in user and "[2]" not in user  # passages with nothing chosen are left out
