@@ -201,6 +201,7 @@ class GenerationRoute(Route):
                     yield status
                     place.wait()
                     status = place.status()
+                yield status  # first in line: the model is writing this answer now
                 started = time.perf_counter()
                 yield from self._generate_now(question, request)
                 queue.record(time.perf_counter() - started)

@@ -48,7 +48,8 @@ def ask(
             if isinstance(item, Answer):
                 answer = item
             elif isinstance(item, QueueStatus):
-                typer.echo(f"waiting for the local model: number {item.position} in line", err=True)
+                if item.position:
+                    typer.echo(f"waiting for the local model: number {item.position} in line", err=True)
             elif not as_json:
                 streamed += item
                 typer.echo(item, nl=False)

@@ -98,6 +98,9 @@ def bench(
         int, typer.Option(help="Gold questions timed for the answer figures (ours and the baseline).", min=1)
     ] = 20,
     local_chats: Annotated[int, typer.Option(help="Chats asking the local model at once.", min=1)] = 5,
+    questions: Annotated[
+        Optional[Path], typer.Option(help="Gold-format questions for the answer figures (default evals/gold.jsonl, on corpus/).")
+    ] = None,
     scale: Annotated[
         Optional[str],
         typer.Option("--scale", help="Only the scale-out figures on a Chroma server, at these chunk counts "
@@ -120,11 +123,12 @@ def bench(
         fail(f"--corpus {corpus} is not a folder")
     result = benchmark.run(settings, corpus, out, sizes, include_local=not no_local, log=typer.echo,
                            load_sessions=sessions, load_only=load_only, answer_count=answer_questions,
-                           local_chats=local_chats)  # fmt: skip
+                           local_chats=local_chats, questions=questions or benchmark.GOLD)  # fmt: skip
     typer.echo("\n" + benchmark.render_table(result))
     typer.echo(f"wrote {out}/bench.json, bench.md" + ("" if load_only else ", latency.png"))
     readme = Path(__file__).resolve().parents[1] / "README.md"
-    if benchmark.update_readme(result, readme):
+    default_run = corpus.resolve() == settings.corpus_dir.resolve() and questions is None and scales == "1,100,1000"
+    if default_run and benchmark.update_readme(result, readme):  # the README's table is `make bench`'s
         typer.echo(f"updated the benchmark table in {readme}")
 
 

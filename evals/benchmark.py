@@ -307,7 +307,7 @@ class Bench:
                 index = VectorStoreIndex.from_documents(documents, embed_model=baseline_embedding(embedder))
                 engine = index.as_query_engine(llm=baseline_llm(generator.llm), streaming=True)
                 baseline = [_timed_baseline(engine, generator, question) for question in questions]
-            note = f"{len(questions)} gold questions" + ("; baseline has no LLM-free mode" if name == "extractive" else "")
+            note = f"{len(questions)} questions" + ("; baseline has no LLM-free mode" if name == "extractive" else "")
             for figure, label in (("first_ms", "time to first checked text"), ("total_ms", "total answer time")):
                 for p in (50, 95):
                     ours = percentile([t.__dict__[figure] for t in timed], p / 100)
@@ -463,12 +463,15 @@ def _timed_baseline(engine, generator, question: str) -> _Timed:
     return _Timed((first or total) * 1000, total * 1000, _llm_counts(_read_counters(generator.llm)))
 
 
-def answer_questions(count: int) -> list[str]:
-    """The first `count` questions of the gold set (on corpus/) that stand alone (no history)."""
+GOLD = Path(__file__).with_name("gold.jsonl")
+
+
+def answer_questions(count: int, questions: Path = GOLD) -> list[str]:
+    """The first `count` questions of a gold-format file (default: the gold set, on corpus/) that
+    stand alone (no history)."""
     from evals.gold import load_questions
 
-    gold = Path(__file__).with_name("gold.jsonl")
-    return [q.question for q in load_questions(gold) if not q.history][:count]
+    return [q.question for q in load_questions(questions) if not q.history][:count]
 
 
 def _table_safe(text: str) -> str:
@@ -492,6 +495,7 @@ def run(
     load_only: bool = False,
     answer_count: int = 20,
     local_chats: int = 5,
+    questions: Path = GOLD,
 ) -> dict[str, Any]:
     if load_only:
         return run_load_only(settings, corpus, out, load_sessions, log)
@@ -501,7 +505,7 @@ def run(
         embedder, generator = bench.model_loads()
         indexed = bench.ingest_figures(embedder, corpus)
         curve = bench.scales(embedder, corpus, scales)
-        bench.answers(embedder, generator, indexed, corpus, include_local, answer_questions(answer_count))
+        bench.answers(embedder, generator, indexed, corpus, include_local, answer_questions(answer_count, questions))
         if include_local:
             bench.local_chats(indexed, local_chats)
         bench.serve_figures(indexed)

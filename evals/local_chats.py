@@ -26,7 +26,7 @@ _EMPTY_STREAMING = 'kp-streaming"><p class="kp-status">'
 def shows_text_or_place(chat_html: str) -> bool:
     """The last answer shows text (streamed or final) or the person's place in line."""
     last = chat_html.rsplit('class="kp-exchange"', 1)[-1]
-    return "i kön" in last or ("kp-answer" in last and _EMPTY_STREAMING not in last)
+    return "i kön" in last or ("kp-answer" in last and _EMPTY_STREAMING not in last)  # "… först i kön" too
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _ask(url: str, api, person: Person, start: threading.Barrier, timeout: float
             outputs = job.outputs()
             for output in outputs[seen:]:
                 page = str(output[0])
-                person.saw_place = person.saw_place or "i kön" in page
+                person.saw_place = person.saw_place or "nummer" in page and "i kön" in page
                 if person.first_ms is None and shows_text_or_place(page):
                     person.first_ms = (time.perf_counter() - started) * 1000
             seen = len(outputs)

@@ -37,7 +37,7 @@ class Entry:
 
     question: str
     streamed: str = ""
-    queue_position: int = 0  # > 0 while waiting in line for the local model
+    queue: QueueStatus | None = None  # the place in the local model's line, while text has not come
     answer: Answer | None = None
     error: str = ""
     feedback: str = ""  # "up" or "down" once rated
@@ -105,11 +105,10 @@ class ChatHandlers:
             for item in self.assistant.stream(cleaned, history, **options):
                 if isinstance(item, Answer):
                     entry.answer = item
-                elif isinstance(item, QueueStatus):  # waiting for the local model: show the place in line
-                    entry.queue_position = item.position
+                elif isinstance(item, QueueStatus):  # the local model's line: show the place in it
+                    entry.queue = item
                     yield render_conversation(session), session, keep, hide, keep, keep, keep
                 else:
-                    entry.queue_position = 0
                     entry.streamed += item
                     yield render_conversation(session), session, keep, hide, keep, keep, keep
         except QuestionError as error:

@@ -202,7 +202,7 @@ def render_entry(entry: Entry, turn: int) -> str:
         body = f'<div class="kp-answer kp-error"><p>{esc(entry.error)}</p></div>'
     else:
         text = render_text(entry.streamed, turn) if entry.streamed else ""
-        status = queue_text(entry.queue_position) if entry.queue_position and not text else "Svarar …"
+        status = queue_text(entry.queue.position) if entry.queue and not text else "Svarar …"
         body = f'<div class="kp-answer kp-streaming">{text}<p class="kp-status">{esc(status)}</p></div>'
     return (
         f'<article class="kp-exchange" id="svar-{turn}" aria-label="Fråga och svar {turn}">{question}'
@@ -211,7 +211,9 @@ def render_entry(entry: Entry, turn: int) -> str:
 
 
 def queue_text(position: int) -> str:
-    """What a person waiting for the local model reads: their place in line."""
+    """What a person asking the local model reads before the answer's text: their place in line."""
+    if position == 0:
+        return "Din fråga står först i kön. Språkmodellen skriver svaret nu."
     ahead = "en fråga" if position == 1 else f"{position} frågor"
     return f"Du är nummer {position} i kön. Språkmodellen svarar på {ahead} före din, en i taget."
 
