@@ -399,7 +399,7 @@ class Bench:
         during = " during an ingest of a changed document" if result.ingest else ""
         name = f"chat load, {result.sessions} sessions{during}"
         note = (f"{result.requests} requests ({result.rounds} rounds of question + follow-up), "
-                f"{result.generator}, one answer at a time")  # fmt: skip
+                f"{result.generator}, answers side by side")  # fmt: skip
         if result.ingest:
             note += f"; the ingest took {result.ingest['seconds']} s, exit code {result.ingest['exit_code']}"
         for figure in ("p50", "p95", "max"):
