@@ -338,8 +338,11 @@ def _load(url, api: ChatApi, sessions: int, generator: str, timeout: float, keep
 
 def write_changed_copy(document: Path, folder: Path) -> Path:
     """`document` with one section added, under the same name (so an ingest updates it) in `folder`."""
+    from ingest.readers import decode_text
+
     folder.mkdir(parents=True, exist_ok=True)
-    text = document.read_text(encoding="utf-8").rstrip("\n")
+    # Read as the ingest reads it (a region's folder holds cp1252 text too); the copy is UTF-8.
+    text = decode_text(document.read_bytes()).rstrip("\n")
     changed = folder / document.name
     changed.write_text(f"{text}\n\n{CHANGE_HEADING}\n\n{CHANGE_TEXT}\n", encoding="utf-8")
     return changed

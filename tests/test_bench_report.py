@@ -41,3 +41,13 @@ def test_the_local_chats_percentiles_are_read_on_a_0_to_100_scale():
     result = ChatsResult([Person("q", first_ms=float(v)) for v in range(1, 21)] + [Person("q", error="x")])
     assert result.figure("first_ms", 50) in (10.0, 11.0) and result.figure("first_ms", 100) == 20.0
     assert result.figure("total_ms", 50) is None and result.errors == 1
+
+
+def test_the_changed_copy_for_the_ingest_under_load_reads_a_cp1252_document(tmp_path):
+    from evals.load import CHANGE_TEXT, write_changed_copy
+
+    document = tmp_path / "grannar.txt"
+    document.write_bytes("Region Kronoberg har en kulturplan för 2022–2024.\n".encode("cp1252"))
+    changed = write_changed_copy(document, tmp_path / "copy")
+    text = changed.read_text(encoding="utf-8")
+    assert text.startswith("Region Kronoberg har en kulturplan för 2022–2024.") and CHANGE_TEXT in text
