@@ -135,8 +135,10 @@ def test_openai_generator_answers_through_the_real_server(llama_server, real_ind
     assert answer is not None
     assert not answer.refused, answer
     assert answer.generator.startswith("openai"), answer.generator
-    # The server answered; a fallback for unsupported sentences is allowed, one for a failed server is not.
-    assert not answer.has(EventKind.FELL_BACK), answer.events
+    # The server answered; a fallback for unsupported sentences is allowed (a 1.5B model sometimes
+    # repeats the prompt's example), one for a failed server is not.
+    fell_back = [e.details.get("reason") for e in answer.events if e.kind is EventKind.FELL_BACK]
+    assert set(fell_back) <= {"unsupported"}, answer.events
     assert not answer.has(EventKind.GENERATOR_FAILED) and not answer.has(EventKind.GENERATOR_TIMEOUT), answer.events
     if "→extractive" not in answer.generator:
         assert pieces and "generation_ms" in answer.timings
