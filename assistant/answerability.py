@@ -1,6 +1,6 @@
 """Whether the documents can answer a question, judged from the evidence retrieval found.
 
-Four signals, combined by a logistic model whose weights, bias and threshold are calibrated with
+Six signals, combined by a logistic model whose weights, bias and threshold are calibrated with
 `python -m evals.calibrate` on development questions (evals/calibration.json holds the figures):
 - the best sentence's evidence score (assistant.evidence: dense similarity, IDF-weighted coverage,
   the asked-for kind);
@@ -70,16 +70,14 @@ def absent_specificity(unknown_words: Iterable[str], place_terms: frozenset[str]
 
 def features_of(retrieval, evidence, place_terms: frozenset[str] = frozenset()) -> AnswerabilityFeatures:
     """The signals of one retrieval and its scored sentences (best first)."""
-    asked = asked_type(retrieval.question)
+    asked, noun = asked_type(retrieval.question), asked_noun(retrieval.question)
     return AnswerabilityFeatures(
         best_evidence=evidence[0].score if evidence else 0.0,
         best_dense=max((p.dense for p in retrieval.passages), default=0.0),
         coverage=retrieval.coverage,
         absent_specificity=absent_specificity(retrieval.unknown_words, place_terms),
         asked_kind_found=float(asked is None or any(s.typed for s in evidence[:KIND_SENTENCES])),
-        absent_focus_specificity=absent_specificity(
-            [w for w in retrieval.unknown_words if w == asked_noun(retrieval.question)], place_terms
-        ),
+        absent_focus_specificity=absent_specificity([w for w in retrieval.unknown_words if w == noun], place_terms),
     )
 
 

@@ -12,13 +12,13 @@ import time
 from collections.abc import Iterator, Sequence
 
 from assistant.answerability import AnswerabilityModel
-from assistant.queue import ModelQueue, QueueStatus
 from assistant.events import EventKind, event
-from assistant.evidence import EvidenceScorer, Weights
+from assistant.evidence import EvidenceScorer, ScoredSentence, Weights
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
 from assistant.generators import ChatModelGenerator, Generator, GeneratorError, make_generator
 from assistant.prompts import rewrite_messages
-from assistant.retrieval import HybridRetriever
+from assistant.queue import ModelQueue, QueueStatus
+from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.routes import DEFAULT_ROUTES, Question, Route
 from assistant.safety import QuestionError, strip_instructions, validate_question
 from assistant.types import Answer, Turn
@@ -76,6 +76,13 @@ class Assistant:
             weights = Weights(settings.evidence_coverage_weight, settings.evidence_type_weight)
             self._evidence_scorer = EvidenceScorer(weights)
         return self._evidence_scorer
+
+    def evidence(self, retrieval: Retrieval) -> list[ScoredSentence]:
+        """The retrieved passages' sentences, best answer first; words no passage holds are left out
+        of their coverage (the answerability model weighs those on its own)."""
+        return self.evidence_scorer.score(
+            retrieval.question, retrieval.passages, self.retriever.bm25().idf, retrieval.unknown_words
+        )
 
     @property
     def answerability(self) -> AnswerabilityModel:

@@ -70,10 +70,7 @@ class Question:
     def evidence(self) -> list[ScoredSentence]:
         """The retrieved passages' sentences, best answer first (computed once)."""
         if self._evidence is None:
-            retrieval = self.retrieval
-            self._evidence = self.assistant.evidence_scorer.score(
-                retrieval.question, retrieval.passages, self.assistant.retriever.bm25().idf, retrieval.unknown_words
-            )
+            self._evidence = self.assistant.evidence(self.retrieval)
         return self._evidence
 
     def finish(self) -> Answer:

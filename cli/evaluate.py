@@ -84,10 +84,13 @@ def evaluate(
 
 
 
+DEFAULT_SCALES = "1,100,1000"
+
+
 @app.command()
 def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.json, bench.md and latency.png.")] = Path("reports/bench"),
-    scales: Annotated[str, typer.Option(help="Corpus sizes as multiples of corpus/, comma-separated.")] = "1,100,1000",
+    scales: Annotated[str, typer.Option(help="Corpus sizes as multiples of corpus/, comma-separated.")] = DEFAULT_SCALES,
     corpus: Annotated[Optional[Path], typer.Option(help="Documents to benchmark on (default corpus/).")] = None,
     no_local: Annotated[bool, typer.Option("--no-local", help="Skip the local LLM figures.")] = False,
     load_only: Annotated[
@@ -127,7 +130,7 @@ def bench(
     typer.echo("\n" + benchmark.render_table(result))
     typer.echo(f"wrote {out}/bench.json, bench.md" + ("" if load_only else ", latency.png"))
     readme = Path(__file__).resolve().parents[1] / "README.md"
-    default_run = corpus.resolve() == settings.corpus_dir.resolve() and questions is None and scales == "1,100,1000"
+    default_run = corpus.resolve() == settings.corpus_dir.resolve() and questions is None and scales == DEFAULT_SCALES
     if default_run and benchmark.update_readme(result, readme):  # the README's table is `make bench`'s
         typer.echo(f"updated the benchmark table in {readme}")
 

@@ -417,12 +417,15 @@ class _Timed:
     counts: dict[str, float]
 
 
-def _llm_counts(timing) -> dict[str, float]:
-    if timing is None:
+def _llm_counts(usage: dict[str, float]) -> dict[str, float]:
+    """Prompt tokens (all and evaluated), prefill and decode rates from a local answer's usage
+    (`LocalLlamaGenerator.usage()`, as it stands in the answer's timings); {} for no LLM call."""
+    if "prompt_tokens" not in usage:
         return {}
     return {
-        "prompt": timing.prompt_tokens + timing.reused_tokens, "evaluated": timing.prompt_tokens,
-        "prefill_rate": timing.prefill_tokens_per_second, "decode_rate": timing.decode_tokens_per_second,
+        "prompt": usage["prompt_tokens"] + usage["reused_prompt_tokens"], "evaluated": usage["prompt_tokens"],
+        "prefill_rate": usage["prompt_tokens"] / usage["prefill_ms"] * 1000 if usage["prefill_ms"] else None,
+        "decode_rate": usage["decode_tokens"] / usage["decode_ms"] * 1000 if usage["decode_ms"] else None,
     }  # fmt: skip
 
 
@@ -438,29 +441,23 @@ def _timed_answer(assistant, question: str, generator: str) -> _Timed:
         elif isinstance(item, Answer):
             answer = item
     total = time.perf_counter() - started
-    timings = answer.timings if answer else {}
-    counts = {}
-    if "prompt_tokens" in timings:  # the local model answered (not refused before it, not fallen back)
-        counts = {
-            "prompt": timings["prompt_tokens"] + timings.get("reused_prompt_tokens", 0),
-            "evaluated": timings["prompt_tokens"],
-            "prefill_rate": timings["prompt_tokens"] / timings["prefill_ms"] * 1000 if timings.get("prefill_ms") else None,
-            "decode_rate": timings["decode_tokens"] / timings["decode_ms"] * 1000 if timings.get("decode_ms") else None,
-        }
+    # Counts only where the local model answered (not refused before it, not fallen back).
+    counts = _llm_counts(answer.timings if answer else {})
     return _Timed((first if first is not None else total) * 1000, total * 1000, counts)
 
 
 def _timed_baseline(engine, generator, question: str) -> _Timed:
-    from assistant.generators.local import _read_counters, _reset_counters
+    from assistant.generators.local import read_counters, reset_counters
 
-    _reset_counters(generator.llm)
+    reset_counters(generator.llm)
     started = time.perf_counter()
     response = engine.query(question)
     first = None
     for _ in response.response_gen:
         first = first or time.perf_counter() - started
     total = time.perf_counter() - started
-    return _Timed((first or total) * 1000, total * 1000, _llm_counts(_read_counters(generator.llm)))
+    timing = read_counters(generator.llm)
+    return _Timed((first or total) * 1000, total * 1000, _llm_counts(timing.as_usage() if timing else {}))
 
 
 GOLD = Path(__file__).with_name("gold.jsonl")

@@ -71,8 +71,7 @@ def collect(assistant, questions: list[GoldQuestion]) -> list[QuestionRow]:
         if gold.history:
             question = rewrite_by_rules(question, history_from_json(gold.history), assistant.profile) or question
         retrieval = assistant.retriever.retrieve(question)
-        idf = assistant.retriever.bm25().idf
-        scored = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, idf, retrieval.unknown_words)
+        scored = assistant.evidence(retrieval)
         sentences = [
             SentenceFeatures(s.dense, s.coverage, s.typed, any(fact_found(f, s.text) for f in gold.must_include), s)
             for s in scored

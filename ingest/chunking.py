@@ -110,6 +110,8 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
     pieces = [part for whole in section.pieces for part in _within_budget(whole, budget, tokenize)]
     sizes = [len(tokenize(piece.text)) for piece in pieces]
     runs = _runs(pieces)
+    # Pieces after a list's first one: they may stretch the chunk rather than start a new one.
+    in_list = {i for start, (end, is_list) in runs.items() if is_list for i in range(start + 1, end)}
     groups: list[list[_Piece]] = []
     current: list[_Piece] = []
     used = 0
@@ -122,7 +124,7 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
             if used + whole > budget:
                 groups.append(current)
                 current, used = [], 0
-        limit = budget * LIST_STRETCH if _in_list(index, runs) else budget
+        limit = budget * LIST_STRETCH if index in in_list else budget
         if current and used + size > limit:
             groups.append(current)
             current, used = [], 0
@@ -154,10 +156,6 @@ def _runs(pieces: list[_Piece]) -> dict[int, tuple[int, bool]]:
         runs[index] = (end, kind == "item")
         index = end
     return runs
-
-
-def _in_list(index: int, runs: dict[int, tuple[int, bool]]) -> bool:
-    return any(start < index < end and is_list for start, (end, is_list) in runs.items())
 
 
 def chunk_document(

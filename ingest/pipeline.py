@@ -359,7 +359,7 @@ class Ingestor:
                     self.store.add(batch, vectors)
                     bar.update(len(batch))
                     report.embedded_chunks += len(batch)
-                self.store.update_metadata(plan.to_refresh)
+                self.store.update_metadata(plan.to_refresh, plan.existing)
                 report.kept_chunks += len(plan.chunks) - len(new)
                 stale = plan.stale_ids
                 self.store.delete(stale)  # last: until here, the old version stays searchable

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -167,18 +167,17 @@ class ChunkStore:
         self._new_version()
 
     @_store_call
-    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
-        """Refresh document-level fields of chunks whose text (and so vector) did not change. Chroma
-        merges an update into the stored metadata, so a key the chunk no longer has (a period found
-        wrong, a municipality no longer named) is removed by sending it as None."""
+    def update_metadata(self, chunks: Sequence[Chunk], stored: Mapping[str, dict]) -> None:
+        """Refresh document-level fields of chunks whose text (and so vector) did not change;
+        `stored` is their metadata as read before. Chroma merges an update into the stored metadata,
+        so a key the chunk no longer has (a period found wrong, a municipality no longer named) is
+        removed by sending it as None."""
         for start in range(0, len(chunks), PAGE):
             page = chunks[start : start + PAGE]
-            stored = self.collection.get(ids=[c.id for c in page], include=["metadatas"])
-            old_keys = {i: set(m or {}) for i, m in zip(stored["ids"], stored["metadatas"])}
             metadatas = []
             for chunk in page:
                 metadata = chunk.to_metadata()
-                metadatas.append(metadata | {key: None for key in old_keys.get(chunk.id, set()) - set(metadata)})
+                metadatas.append(metadata | {key: None for key in set(stored.get(chunk.id, {})) - set(metadata)})
             self.collection.update(ids=[c.id for c in page], metadatas=metadatas)
         if chunks:
             self._new_version()

@@ -80,8 +80,7 @@ def test_question_without_enough_evidence_is_refused_without_calling_the_llm(ind
     question = "Hur stor är kulturbudgeten för 2025?"
     assistant = make_assistant(indexed, llm)
     retrieval = assistant.retriever.retrieve(question)
-    idf = assistant.retriever.bm25().idf
-    evidence = assistant.evidence_scorer.score(retrieval.question, retrieval.passages, idf, retrieval.unknown_words)
+    evidence = assistant.evidence(retrieval)
     features = features_of(retrieval, evidence, assistant.profile.municipality_terms)
     # "kulturbudget" occurs nowhere, and it is no everyday word: its absence weighs
     assert retrieval.unknown_words == ["kulturbudgeten"] and features.absent_specificity > 0.7

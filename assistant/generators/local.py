@@ -25,13 +25,13 @@ class LlamaTiming:
     decode_tokens: int
     decode_ms: float
 
-    @property
-    def prefill_tokens_per_second(self) -> float:
-        return self.prompt_tokens / self.prefill_ms * 1000 if self.prefill_ms else 0.0
-
-    @property
-    def decode_tokens_per_second(self) -> float:
-        return self.decode_tokens / self.decode_ms * 1000 if self.decode_ms else 0.0
+    def as_usage(self) -> dict[str, float]:
+        """The figures as an answer's timings hold them."""
+        return {
+            "prompt_tokens": self.prompt_tokens, "reused_prompt_tokens": self.reused_tokens,
+            "prefill_ms": round(self.prefill_ms, 1), "decode_tokens": self.decode_tokens,
+            "decode_ms": round(self.decode_ms, 1),
+        }  # fmt: skip
 
 
 @GENERATORS.register("local")
@@ -48,14 +48,7 @@ class LocalLlamaGenerator(ChatModelGenerator):
         self._lock = threading.Lock()
 
     def usage(self) -> dict[str, float]:
-        timing = self.last_timing
-        if timing is None:
-            return {}
-        return {
-            "prompt_tokens": timing.prompt_tokens, "reused_prompt_tokens": timing.reused_tokens,
-            "prefill_ms": round(timing.prefill_ms, 1), "decode_tokens": timing.decode_tokens,
-            "decode_ms": round(timing.decode_ms, 1),
-        }  # fmt: skip
+        return self.last_timing.as_usage() if self.last_timing else {}
 
     @property
     def llm(self):
@@ -82,7 +75,7 @@ class LocalLlamaGenerator(ChatModelGenerator):
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
         with self._lock:
             llm = self.llm
-            _reset_counters(llm)
+            reset_counters(llm)
             stream = llm.create_chat_completion(
                 messages=messages,
                 stream=True,
@@ -99,10 +92,10 @@ class LocalLlamaGenerator(ChatModelGenerator):
                             f"the local model took longer than {self.settings.llm_timeout_seconds:.0f} s"
                         )
             finally:
-                self.last_timing = _read_counters(llm)
+                self.last_timing = read_counters(llm)
 
 
-def _reset_counters(llm) -> None:
+def reset_counters(llm) -> None:
     import llama_cpp
 
     try:
@@ -111,7 +104,7 @@ def _reset_counters(llm) -> None:
         pass
 
 
-def _read_counters(llm) -> LlamaTiming | None:
+def read_counters(llm) -> LlamaTiming | None:
     import llama_cpp
 
     try:
