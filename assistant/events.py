@@ -24,6 +24,7 @@ class EventKind(str, Enum):
     GENERATOR_TIMEOUT = "generator_timeout"  # details: error
     FELL_BACK = "fell_back"  # details: reason ("failed" | "unsupported" | "busy"); extractive answer shown
     MUNICIPALITY_COMPLETED = "municipality_completed"  # sentences about the place the LLM left out were added
+    SELECTION_COMPLETED = "selection_completed"  # selected sentences the LLM left out were added (assistant.completion)
     # The grounding check, per sentence
     CITATION_REMOVED = "citation_removed"  # details: numbers (sources that do not exist)
     CITATION_MOVED = "citation_moved"  # details: cited, to, sentence

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from assistant import commitment_answers
 from assistant.answerability import features_of
+from assistant.completion import missing_selection
 from assistant.events import EventKind, event
 from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
@@ -236,6 +237,14 @@ class GenerationRoute(Route):
         if generator.uses_llm and request.municipalities:
             for text in complete_municipality_answer(grounder, request, assistant.profile):
                 answer.events.append(event(EventKind.MUNICIPALITY_COMPLETED))
+                shown.append(text)
+                yield text
+        if generator.uses_llm:
+            settings = assistant.settings
+            missing = missing_selection(grounder, request, "".join(shown), settings.answer_sentence_margin,
+                                        settings.answer_max_sentences)  # fmt: skip
+            for text in missing:
+                answer.events.append(event(EventKind.SELECTION_COMPLETED))
                 shown.append(text)
                 yield text
         answer.text = "".join(shown).strip()

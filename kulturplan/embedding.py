@@ -97,10 +97,22 @@ class SentenceTransformerEmbedder(Embedder):
         return model
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if len(texts) == 1:
+            return self._encode_one(texts[0])
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text (a question) straight through the model: `encode`'s batching machinery costs
+        2 ms of a query's 38 on two cores, where retrieval at 100 000 chunks has 60 ms in all."""
+        import torch
+
+        model = self.model
+        with torch.inference_mode():
+            vector = model(model.preprocess([text]))["sentence_embedding"].float().numpy()
+        return vector / np.linalg.norm(vector, axis=1, keepdims=True)
 
     def tokenize(self, text: str) -> list:
         return self.model.tokenizer(text, add_special_tokens=False)["input_ids"]

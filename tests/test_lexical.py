@@ -83,6 +83,31 @@ def test_a_save_in_an_older_layout_is_replaced_not_left_blocking(indexed):
     assert is_saved(folder) and not (folder / "ids.json").exists()
     assert LexicalIndex.load(folder).ids == index.ids
 
+def test_a_municipality_search_here_equals_the_stores_restricted_search(indexed):
+    # The saved vectors of the chunks naming a municipality rank them as Chroma's search among the
+    # same ids does, so a chat process needs no filtered search on the server.
+    settings, store = indexed
+    index = LexicalIndex.load(index_folder(settings, store.version()))
+    assert set(index.municipality_chunks) >= {"Ronneby", "Karlshamn"}
+    vector = FakeEmbedder().embed_query("Vilken kultur finns i Ronneby?")
+    for name, ids in index.municipality_chunks.items():
+        here = index.nearest_in_municipality(name, vector, k=3)
+        there = store.search(vector, k=3, ids=ids)
+        assert [i for i, _ in here] == [h.chunk.id for h in there]
+        assert [round(s, 4) for _, s in here] == [round(h.score, 4) for h in there]
+    assert index.nearest_in_municipality("Kiruna", vector, k=3) == []
+
+
+def test_a_save_without_municipality_vectors_is_rebuilt_with_them(indexed):
+    settings, store = indexed
+    version = store.version()
+    folder = index_folder(settings, version)
+    (folder / "municipality_vectors.npy").unlink()  # as an earlier release saved it
+    index = load_or_build(settings, store, version)
+    assert index.municipality_vectors is not None
+    assert (folder / "municipality_vectors.npy").is_file()
+
+
 def test_an_empty_store_has_an_empty_index(settings, store):
     index = load_or_build(settings, store, store.version())
     assert index.search("Ronneby", 5) == [] and index.chunk_count == 0 and index.documents == []

@@ -66,3 +66,33 @@ def test_the_llm_reads_the_selection_then_the_next_best_under_the_passages_own_n
     user = build_messages(request, load_profile(), sentences=chosen)[-1]["content"]
     assert "[3] (Skolan) Blekingemodellen ger scenkonst två gånger varje år. Modellen bekostas" in user
     assert "[1]" not in user and "[2]" not in user  # passages with nothing chosen are left out
+
+
+def test_an_llm_answer_gets_the_selected_facts_it_left_out_and_no_repeats():
+    # The LLM said the first half of a two-sentence definition; the second sentence, with its
+    # number, is added verbatim and cited. A sentence the answer already carries is not repeated.
+    from assistant.completion import missing_selection
+    from assistant.generators.base import GenerationRequest
+    from assistant.grounding import Grounder
+    from assistant.types import Passage
+    from kulturplan.chunks import Chunk
+
+    text = ("Språkstegen är ett utvecklingsarbete för små barns språk i Blekinge. "
+            "Biblioteken och barnhälsovården ger föräldrar till barn mellan 0 och 3 år böcker och råd.")  # fmt: skip
+    passage = Passage(Chunk("d", "plan.md", "Plan", "md", 0, text, ("Språkstegen",), 0, len(text)), 1.0, dense=0.7)
+    first, second = text.split(". ")
+    ranked = [
+        ScoredSentence(1, 0, first + ".", "Språkstegen", 0.7, 1.0, False, 1.2, False, "plan.md"),
+        ScoredSentence(1, 1, second, "Språkstegen", 0.7, 0.9, False, 1.15, False, "plan.md"),
+    ]
+    request = GenerationRequest("Vad är Språkstegen?", [passage], evidence=ranked)
+    grounder = Grounder([passage])
+    said = grounder.check("Språkstegen är ett utvecklingsarbete för små barns språk i Blekinge [1].")
+    added = missing_selection(grounder, request, said, margin=0.08, max_sentences=3)
+    assert len(added) == 1 and "Kulturplanen nämner också:" in added[0]
+    assert "barnhälsovården" in added[0] and "0 och 3 år" in added[0] and "[" in added[0]
+    assert "utvecklingsarbete" not in added[0]
+    # Said in full: nothing to add.
+    grounder = Grounder([passage])
+    said = grounder.check(first + " [1].") + " " + grounder.check(second + " [1].")
+    assert missing_selection(grounder, request, said, margin=0.08, max_sentences=3) == []
