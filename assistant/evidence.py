@@ -33,7 +33,6 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d")
-_DIGITS = re.compile(r"\d+")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][a-zåäöé]+")
 # What the question asks for, from its interrogative phrase (grammar, not topic words).
 _ASKS = [
@@ -87,23 +86,6 @@ def holds_type(sentence: str, kind: str | None) -> bool:
     if kind == "name":
         return bool(_NAME.search(sentence))
     return False
-
-
-def new_instances(sentence: str, kind: str | None, question: str) -> set[str]:
-    """The numbers, dates or names of the asked-for kind in `sentence` that the question itself does
-    not hold: "Hur många besökare hade museet 2023?" is not answered by a sentence whose only number
-    is 2023, nor "Vem leder Blekinge museum?" by a sentence whose only name is the museum's."""
-    if kind == "number":
-        found, asked = set(_DIGITS.findall(sentence)), set(_DIGITS.findall(question))
-    elif kind == "date":
-        found = set(_YEAR.findall(sentence)) | {m.group(0).lower() for m in _DATE.finditer(sentence)}
-        asked = set(_YEAR.findall(question))
-    elif kind == "name":
-        found = {stem(m.group(0).lower()) for m in _NAME.finditer(sentence)}
-        asked = {stem(w) for w in tokens(question)}
-    else:
-        return set()
-    return found - asked
 
 
 def _matches(term: str, words: set[str]) -> bool:

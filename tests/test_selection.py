@@ -96,3 +96,4 @@ def test_an_llm_answer_gets_the_selected_facts_it_left_out_and_no_repeats():
     grounder = Grounder([passage])
     said = grounder.check(first + " [1].") + " " + grounder.check(second + " [1].")
     assert missing_selection(grounder, request, said, margin=0.08, max_sentences=3) == []
+

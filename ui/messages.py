@@ -55,6 +55,8 @@ def detail(item: Event) -> str | None:
             return FAILURES["timeout"]
         case EventKind.MUNICIPALITY_COMPLETED:
             return "Svaret kompletterades med stycken om kommunen som språkmodellen missade."
+        case EventKind.SELECTION_COMPLETED:
+            return "Svaret kompletterades med meningar ur källorna som språkmodellen utelämnade."
         case EventKind.CITATION_REMOVED:
             return "Tog bort en hänvisning till en källa som inte finns."
         case EventKind.CITATION_MOVED:
