@@ -26,7 +26,7 @@ from kulturplan.language import QUESTION_WORDS, is_stopword, split_sentences, st
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
 # least this many letters: Swedish compounds ("bibliotek" / "folkbiblioteken") and inflections.
 MIN_PREFIX = 5
-MIN_SENTENCE_WORDS = 3  # shorter units are headings or fragments, not answers
+MIN_SENTENCE_WORDS = 3  # shorter units are headings or fragments, not answers (list items aside)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _DATE = re.compile(
     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)\w*|\b(?:vecka|v\.)\s*\d{1,2}\b|\b\d{4}-\d\d-\d\d\b",
@@ -137,7 +137,9 @@ class EvidenceScorer:
         for n, passage in enumerate(passages, start=1):
             lead_in = passage.chunk.heading_path[-1] if passage.chunk.heading_path else passage.chunk.title
             for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
-                if len(sentence.split()) >= MIN_SENTENCE_WORDS and sentence.strip() != lead_in:
+                # A list's short items and introduction ("Fyra fokusområden:") are kept: a list stays whole.
+                whole = len(sentence.split()) >= MIN_SENTENCE_WORDS or _is_item(sentence) or sentence.rstrip().endswith(":")
+                if whole and sentence.strip() != lead_in:
                     units.append((n, sentence, lead_in))
         if not units:
             return []

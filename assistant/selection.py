@@ -9,10 +9,16 @@ a margin of the best join it (margin and count calibrated by evals/calibrate.py)
 
 from __future__ import annotations
 
-from assistant.evidence import ScoredSentence
+import re
+
+from assistant.evidence import ScoredSentence, _matches
+from kulturplan.language import stem, tokens
 from assistant.table_rows import Row, parse_row, rows_naming_the_question
 
 MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
+# "Vilka fokusområden ...?" asks for several things of a kind: the noun after the plural interrogative.
+_ASKED_PLURAL = re.compile(r"\b(?:vilka|which)\s+(\w+)", re.IGNORECASE)
+ANSWER_PASSAGES = 3  # the passages of the best sentences, where a list introducing the asked noun is looked for
 
 
 def select_sentences(
@@ -20,21 +26,55 @@ def select_sentences(
 ) -> list[ScoredSentence]:
     """The answer's sentences in reading order: the best one; when it is a table row, the rows of
     its table that name what the question names (assistant.table_rows); the whole list it belongs to
-    (or introduces, when it ends in a colon); otherwise the few others that score nearly as well."""
+    (or introduces, when it ends in a colon); otherwise the few others that score nearly as well,
+    or, when one of those is in a list, that whole list."""
     if not ranked:
         return []
     best = ranked[0]
     if (row := parse_row(best.text)) is not None:
         return _table_rows(ranked, best, row, question)
-    same_passage = sorted((s for s in ranked if s.n == best.n), key=lambda s: s.order)
-    if best.is_item or best.text.rstrip().endswith(":"):
-        # A list stays whole: its introduction (if any) and every item of it in that passage.
-        items = [s for s in same_passage if s.is_item and s.order >= _list_start(same_passage, best)]
-        intro = [s for s in same_passage if s.order < best.order and s.text.rstrip().endswith(":")][-1:]
-        chosen = (intro + [best] if not best.is_item else intro) + items[:MAX_ITEMS]
-        return sorted(dict.fromkeys(chosen), key=lambda s: s.order)
+    if _in_list(best):
+        return _whole_list(ranked, best)
     chosen = [s for s in ranked[:max_sentences] if s.score >= best.score - margin]
+    # A list (or its introduction) in the best sentence's passage, scoring nearly as well, follows
+    # it whole: "Programmet har fyra fokusområden." is answered together with the four. (Table rows
+    # are no such list: the rows naming the question's values answer, see above.)
+    listed = next((s for s in chosen if s.n == best.n and _in_list(s) and parse_row(s.text) is None), None)
+    # A question asking for several things of a kind ("Vilka utvecklingsområden ...?") is answered by
+    # the list its best passages introduce with that word ("Sex utvecklingsområden:").
+    listed = listed or _list_naming_the_asked(ranked, question)
+    if listed is not None:
+        return sorted(dict.fromkeys([best, *_whole_list(ranked, listed)]), key=lambda s: s.order)
     return sorted(chosen, key=lambda s: s.order)
+
+
+def _list_naming_the_asked(ranked: list[ScoredSentence], question: str) -> ScoredSentence | None:
+    """The introduction of a list, in the passages of the best sentences, that names the noun the
+    question asks several of; None when the question asks for no such thing or no list names it."""
+    match = _ASKED_PLURAL.search(question)
+    if match is None:
+        return None
+    asked = stem(match.group(1).lower())
+    passages = list(dict.fromkeys(s.n for s in ranked))[:ANSWER_PASSAGES]
+    for sentence in ranked:
+        if sentence.n in passages and sentence.text.rstrip().endswith(":") and parse_row(sentence.text) is None:
+            if _matches(asked, {stem(w) for w in tokens(sentence.text)}):
+                return sentence
+    return None
+
+
+def _in_list(sentence: ScoredSentence) -> bool:
+    """A list item, or a list's introduction (ending in a colon)."""
+    return sentence.is_item or sentence.text.rstrip().endswith(":")
+
+
+def _whole_list(ranked: list[ScoredSentence], anchor: ScoredSentence) -> list[ScoredSentence]:
+    """The list `anchor` belongs to (or introduces) in its passage: introduction and items."""
+    same_passage = sorted((s for s in ranked if s.n == anchor.n), key=lambda s: s.order)
+    items = [s for s in same_passage if s.is_item and s.order >= _list_start(same_passage, anchor)]
+    intro = [s for s in same_passage if s.order < anchor.order and s.text.rstrip().endswith(":")][-1:]
+    chosen = (intro + [anchor] if not anchor.is_item else intro) + items[:MAX_ITEMS]
+    return sorted(dict.fromkeys(chosen), key=lambda s: s.order)
 
 
 def _table_rows(ranked: list[ScoredSentence], best: ScoredSentence, row: Row, question: str) -> list[ScoredSentence]:

@@ -11,7 +11,9 @@ Every chunk's text begins with its section's heading (so headings are searched a
 chunk of a section with the heading lines right above it, exactly as they stand in the document text;
 later chunks with the section's own heading line. `Chunk.start`/`end` are offsets in the document
 text (`sections()`): the first chunk's span includes its headings, so `full[start:end] == text`;
-for a later chunk the span is its body, and `text == heading + "\\n\\n" + full[start:end]`.
+for a later chunk the span is its body, and `text == heading + "\\n\\n" + full[start:end]`. The
+one derived text: a section's first chunk ends with the list of its subsections' headings
+(`subsection_lists`), which stand in the document further on.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from kulturplan.language import is_list_item
 from kulturplan.region import RegionProfile, load_profile
 
 PARAGRAPH_SEPARATOR = "\n\n"
+# A section with its own text and at most this many subsections lists their headings after its
+# first chunk's text ("Fokusområden 2023–2026:\n- Världsarvet för alla\n- Barn och unga ..."): a
+# plan's named areas are often subsection headings, and "Vilka fokusområden ...?" is answered by the
+# list, not by the sentence "Programmet har fyra fokusområden." More are a table of contents.
+MAX_LISTED_SUBSECTIONS = 12
 # A list may make its chunk this much longer than the budget: an answer needs all of its items, and
 # a list of a plan's goals or areas is a few dozen tokens longer than one paragraph.
 LIST_STRETCH = 2.0
@@ -79,6 +86,35 @@ def sections(document: ParsedDocument) -> tuple[list[Section], str]:
     if lead:  # headings at the very end, with no text below them: kept as a section of their own
         result.append(Section(tuple(heading for _, heading in path), lead=_joined(lead)))
     return result, PARAGRAPH_SEPARATOR.join(texts)
+
+
+def subsection_lists(section: Section, found: list[Section], title: str) -> list[str]:
+    """The lists of subsection headings `section`'s first chunk ends with: its own, when it has
+    text of its own, and those of the headings above it that have no text of their own and stand in
+    its lead ("## Fyra fokusområden" right above "### 1. Kultur i hela kommunen")."""
+    path = section.heading_path
+    above = [path[:k] for k in range(1, len(path))]
+    paths = [p for p in above if _first_below(p, found) is section and not any(s.heading_path == p and s.pieces for s in found)]
+    if section.pieces:
+        paths.append(path)
+    return [listed for p in paths if (listed := _subsection_list(p, found, title))]
+
+
+def _first_below(path: tuple[str, ...], found: list[Section]) -> Section | None:
+    return next((s for s in found if len(s.heading_path) > len(path) and s.heading_path[: len(path)] == path), None)
+
+
+def _subsection_list(path: tuple[str, ...], found: list[Section], title: str) -> str:
+    """The headings right below `path` as a list led in by its heading, or "" (the document's title
+    heading, fewer than two subsections or more than MAX_LISTED_SUBSECTIONS: the sections of a whole
+    document are its table of contents)."""
+    if not path or path[-1] == title:
+        return ""
+    below = (s.heading_path[len(path)] for s in found if len(s.heading_path) > len(path) and s.heading_path[: len(path)] == path)
+    children = list(dict.fromkeys(below))
+    if not 2 <= len(children) <= MAX_LISTED_SUBSECTIONS:
+        return ""
+    return f"{path[-1]}:\n" + "\n".join(f"- {child}" for child in children)
 
 
 def _joined(pieces: list[_Piece]) -> _Piece:
@@ -168,7 +204,8 @@ def chunk_document(
 ) -> list[Chunk]:
     profile = profile or load_profile()
     spans: list[tuple[tuple[str, ...], str, int, int, list[_Piece]]] = []  # path, text, start, end, pieces
-    for section in sections(document)[0]:
+    found = sections(document)[0]
+    for section in found:
         heading = section.heading_path[-1] if section.heading_path else ""
         if not section.pieces and section.lead:  # trailing headings: their own chunk
             lead = section.lead
@@ -183,6 +220,8 @@ def chunk_document(
                 text = heading + PARAGRAPH_SEPARATOR + body
             else:
                 text = body
+            if number == 0:
+                text = PARAGRAPH_SEPARATOR.join([text, *subsection_lists(section, found, document.title)])
             spans.append((section.heading_path, text, start, end, pieces))
 
     doc_id = document_id(source)

@@ -303,6 +303,36 @@ def test_a_list_stays_whole_with_its_introduction_rather_than_losing_items_to_th
     assert len(str.split(holding[0].text)) > 80  # stretched beyond the budget to stay whole
 
 
+def test_a_section_lists_its_subsections_after_its_first_chunk_and_the_answer_gives_them_whole(tmp_path):
+    # A plan names its areas as subsection headings below a sentence that only counts them.
+    path = tmp_path / "program.md"
+    path.write_text(
+        "# Kulturprogram\n\nInledning om programmet och kommunen.\n\n## Fokusområden\n\n"
+        "Programmet har tre fokusområden med mål.\n\n### Världsarvet för alla\n\nText om världsarvet.\n\n"
+        "### Barn och unga\n\nText om barn och unga.\n\n### Konst i offentlig miljö\n\nText om konsten.\n",
+        encoding="utf-8",
+    )
+    chunks = chunk(read(path))
+    areas = chunk_with(chunks, "tre fokusområden")
+    assert areas.text.endswith("Fokusområden:\n- Världsarvet för alla\n- Barn och unga\n- Konst i offentlig miljö")
+    # The document's top level is no list of its sections, and no other chunk got one.
+    assert sum(":\n- " in c.text for c in chunks) == 1
+    # A heading with no text of its own: its list ends the chunk of its first subsection.
+    path.write_text("# Program\n\nInledning.\n\n## Fyra fokusområden\n\n### 1. Kultur i hela kommunen\n\nText ett.\n\n"
+                    "### 2. Unga skapar\n\nText två.\n", encoding="utf-8")  # fmt: skip
+    first = chunk_with(chunk(read(path)), "Text ett")
+    assert first.text.endswith("Fyra fokusområden:\n- 1. Kultur i hela kommunen\n- 2. Unga skapar")
+
+    from assistant.evidence import EvidenceScorer
+    from assistant.selection import select_sentences
+    from assistant.types import Passage
+
+    question = "Vilka fokusområden har kulturprogrammet?"
+    ranked = EvidenceScorer().score(question, [Passage(areas, 1.0, dense=0.6)], lambda term: 1.0)
+    answer = [s.text for s in select_sentences(ranked, 0.08, 3, question)]
+    assert answer[-3:] == ["- Världsarvet för alla", "- Barn och unga", "- Konst i offentlig miljö"]
+
+
 # --- the real seed document -------------------------------------------------------------------------
 SEED_SECTIONS = [
     "Samverkansinitiativ",
@@ -390,6 +420,9 @@ def test_pdf_chunk_offsets_point_at_their_text(pdf):
 
 
 def assert_points_at_text(c: Chunk, full_text: str) -> None:
-    """A chunk's span is its text; a later chunk of a section has its heading as a lead-in before it."""
+    """A chunk's span is its text; a later chunk of a section has its heading as a lead-in before it;
+    a section's first chunk may end with its subsections' headings (the one derived text)."""
     span = full_text[c.start : c.end]
-    assert c.text == span or c.text == f"{c.heading_path[-1]}\n\n{span}", c.text[:80]
+    lists = [c.text.find(f"\n\n{heading}:\n- ") for heading in c.heading_path]
+    text = c.text[: min([i for i in lists if i >= 0], default=len(c.text))]
+    assert text == span or text == f"{c.heading_path[-1]}\n\n{span}", c.text[:80]

@@ -97,3 +97,18 @@ def test_an_llm_answer_gets_the_selected_facts_it_left_out_and_no_repeats():
     said = grounder.check(first + " [1].") + " " + grounder.check(second + " [1].")
     assert missing_selection(grounder, request, said, margin=0.08, max_sentences=3) == []
 
+
+
+def test_a_question_asking_for_several_of_a_kind_gets_the_list_that_introduces_that_word():
+    # The best sentence only talks about the areas; the list introduced with the asked noun scores
+    # lower (its items lack the question's other words) but is the answer. A question asking for no
+    # such set keeps the plain selection.
+    prose = ScoredSentence(1, 0, "Varje område har ett mål för 2027 och åtaganden.", "Utvecklingsområden", 0.8, 1.0, False, 1.3, False, "p")
+    intro = ScoredSentence(1, 1, "Prioriterade utvecklingsområden:", "Utvecklingsområden", 0.8, 0.5, False, 1.05, False, "p")
+    items = [ScoredSentence(1, 2 + i, f"- {area}", "Utvecklingsområden", 0.8, 0.4, False, 1.0, True, "p")
+             for i, area in enumerate(("Barn och unga", "Kulturarv", "Läsfrämjande"))]  # fmt: skip
+    other = ScoredSentence(2, 9, "Sex mål följs upp varje år av nämnden.", "Uppföljning", 0.7, 0.6, False, 1.0, False, "q")
+    ranked = [prose, intro, *items, other]
+    chosen = select_sentences(ranked, 0.08, 3, "Vilka utvecklingsområden prioriteras i kulturplanen?")
+    assert [s.text for s in chosen] == [prose.text, intro.text, *(s.text for s in items)]
+    assert [s.text for s in select_sentences(ranked, 0.08, 3, "Vad har varje område för mål?")] == [prose.text]
