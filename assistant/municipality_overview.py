@@ -11,19 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assistant.safety import sanitize_passage
 from kulturplan.chunks import Chunk
 from kulturplan.language import content_terms, split_sentences
 from kulturplan.region import RegionProfile, metadata_key
 
 if TYPE_CHECKING:
-    from assistant.generators.base import GenerationRequest
-    from assistant.grounding import Grounder
     from kulturplan.store import ChunkStore
-
-# A passage sentence counts as already in the answer when this share of its content words was said.
-COVERED_SHARE = 0.6
-
 
 @dataclass(frozen=True)
 class Mention:
@@ -138,25 +131,3 @@ def overview_answer(
     local = [(m.sentence, numbers[m.chunk_id]) for group in overview.local for m in group.mentions]
     wide = [(m.sentence, numbers[m.chunk_id]) for group in overview.region_wide for m in group.mentions]
     return "\n".join(answer_lines(overview.municipality, local, wide, profile, english))
-
-
-def complete_municipality_answer(grounder: "Grounder", request: "GenerationRequest", profile: RegionProfile) -> list[str]:
-    """A municipality question must gather everything said about it: the sentences the LLM left out.
-
-    Sentence by sentence, because a passage the LLM cited may hold further facts about the place.
-    """
-    asked = set(request.municipalities)
-    items = []
-    for n, passage in enumerate(request.passages, start=1):
-        if not asked & set(passage.chunk.municipalities):
-            continue
-        for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
-            terms = content_terms(sentence)
-            already_said = terms and len(terms & grounder.state.said) / len(terms) >= COVERED_SHARE
-            if asked & set(profile.find_municipalities(sentence)) and not already_said:
-                if checked := grounder.check(f"- {sentence} [{n}]"):
-                    items.append(checked)
-    if not items:
-        return []
-    heading = "Kulturplanen nämner också:" if not request.english else "The culture plan also says:"
-    return [f"\n\n{heading}\n" + "\n".join(items)]

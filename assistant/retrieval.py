@@ -18,7 +18,6 @@ import numpy as np
 
 from assistant.scope import rerank_by_scope
 from assistant.types import Passage
-from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import idf_function

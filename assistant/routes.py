@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 
 from assistant import commitment_answers
 from assistant.answerability import features_of
-from assistant.completion import missing_selection
+from assistant.completion import missing_municipality_sentences, missing_selection
 from assistant.events import EventKind, event
 from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
 from assistant.municipality_overview import (
-    complete_municipality_answer,
     is_plain_place_question,
     municipality_overview,
     overview_answer,
@@ -235,7 +234,7 @@ class GenerationRoute(Route):
             yield from _fallback(question, request, "unsupported")
             return
         if generator.uses_llm and request.municipalities:
-            for text in complete_municipality_answer(grounder, request, assistant.profile):
+            for text in missing_municipality_sentences(grounder, request, assistant.profile):
                 answer.events.append(event(EventKind.MUNICIPALITY_COMPLETED))
                 shown.append(text)
                 yield text
