@@ -88,7 +88,7 @@ def holds_type(sentence: str, kind: str | None) -> bool:
     return False
 
 
-def _matches(term: str, words: set[str]) -> bool:
+def term_matches(term: str, words: set[str]) -> bool:
     """Same stem, or one a prefix of the other (inflection, "bibliotek"/"biblioteksplan")."""
     if term in words:
         return True
@@ -103,7 +103,7 @@ def coverage(terms: set[str], words: set[str], idf: Callable[[str], float]) -> f
     total = sum(idf(t) for t in terms)
     if total <= 0:
         return 1.0
-    return sum(idf(t) for t in terms if _matches(t, words)) / total
+    return sum(idf(t) for t in terms if term_matches(t, words)) / total
 
 
 def _is_item(sentence: str) -> bool:

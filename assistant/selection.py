@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.evidence import ScoredSentence, _matches
-from kulturplan.language import stem, tokens
+from assistant.evidence import ScoredSentence, term_matches
 from assistant.table_rows import Row, parse_row, rows_naming_the_question
+from kulturplan.language import stem, tokens
 
 MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
 # "Vilka fokusområden ...?" asks for several things of a kind: the noun after the plural interrogative.
@@ -58,7 +58,7 @@ def _list_naming_the_asked(ranked: list[ScoredSentence], question: str) -> Score
     passages = list(dict.fromkeys(s.n for s in ranked))[:ANSWER_PASSAGES]
     for sentence in ranked:
         if sentence.n in passages and sentence.text.rstrip().endswith(":") and parse_row(sentence.text) is None:
-            if _matches(asked, {stem(w) for w in tokens(sentence.text)}):
+            if term_matches(asked, {stem(w) for w in tokens(sentence.text)}):
                 return sentence
     return None
 

@@ -29,10 +29,11 @@ from kulturplan.language import is_list_item
 from kulturplan.region import RegionProfile, load_profile
 
 PARAGRAPH_SEPARATOR = "\n\n"
-# A section with its own text and at most this many subsections lists their headings after its
-# first chunk's text ("Fokusområden 2023–2026:\n- Världsarvet för alla\n- Barn och unga ..."): a
-# plan's named areas are often subsection headings, and "Vilka fokusområden ...?" is answered by the
-# list, not by the sentence "Programmet har fyra fokusområden." More are a table of contents.
+# A section with at most this many subsections lists their headings after its first chunk's text (a
+# heading with no text of its own: after its first subsection's), as "Fokusområden 2023–2026:\n-
+# Världsarvet för alla\n- Barn och unga ...": a plan's named areas are often subsection headings, and
+# "Vilka fokusområden ...?" is answered by the list, not by "Programmet har fyra fokusområden."
+# More are a table of contents.
 MAX_LISTED_SUBSECTIONS = 12
 # A list may make its chunk this much longer than the budget: an answer needs all of its items, and
 # a list of a plan's goals or areas is a few dozen tokens longer than one paragraph.
@@ -100,8 +101,13 @@ def subsection_lists(section: Section, found: list[Section], title: str) -> list
     return [listed for p in paths if (listed := _subsection_list(p, found, title))]
 
 
+def _below(path: tuple[str, ...], found: list[Section]) -> list[Section]:
+    """The sections under the heading `path`, in document order."""
+    return [s for s in found if len(s.heading_path) > len(path) and s.heading_path[: len(path)] == path]
+
+
 def _first_below(path: tuple[str, ...], found: list[Section]) -> Section | None:
-    return next((s for s in found if len(s.heading_path) > len(path) and s.heading_path[: len(path)] == path), None)
+    return next(iter(_below(path, found)), None)
 
 
 def _subsection_list(path: tuple[str, ...], found: list[Section], title: str) -> str:
@@ -110,8 +116,7 @@ def _subsection_list(path: tuple[str, ...], found: list[Section], title: str) ->
     document are its table of contents)."""
     if not path or path[-1] == title:
         return ""
-    below = (s.heading_path[len(path)] for s in found if len(s.heading_path) > len(path) and s.heading_path[: len(path)] == path)
-    children = list(dict.fromkeys(below))
+    children = list(dict.fromkeys(s.heading_path[len(path)] for s in _below(path, found)))
     if not 2 <= len(children) <= MAX_LISTED_SUBSECTIONS:
         return ""
     return f"{path[-1]}:\n" + "\n".join(f"- {child}" for child in children)
