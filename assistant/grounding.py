@@ -27,6 +27,11 @@ MIN_OVERLAP = 0.8  # share of a sentence's content words found in the passage
 MIN_OVERLAP_WITH_EMBEDDING = 0.5  # lower overlap is accepted when the meaning is close ...
 MIN_COSINE = 0.62  # ... by the embedding model
 MIN_CLAIM_WORDS = 3  # shorter units ("Blekinge museum [1] [3]") are fragments, not answers
+# A claim that is a source sentence behind at most this many words of the model's own ("Det finns en
+# viktig del av museets arbete handlar om ...") is shown as the source sentence: the copy is the
+# claim, the stray words only break its grammar.
+MAX_STRAY_WORDS = 3
+MIN_COPIED_CHARS = 30  # shorter source sentences are too common to count as copied
 _REFUSAL = re.compile(r"(framgår inte|står inte|nämns inte|does not say|is not mentioned|not stated)", re.IGNORECASE)
 # A citation written after the full stop belongs to the sentence before it: "text. [1]" -> "text [1]."
 _CITATION_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+\])+)")
@@ -177,6 +182,9 @@ class Grounder:
             if valid:
                 self.state.events.append(event(EventKind.CITATION_MOVED, cited=valid, to=best, sentence=claim))
             keep = [best]
+        if (copied := self._copied_sentence(claim, keep)) is not None:
+            marker = "- " if unit.lstrip().startswith(("-", "•", "*")) else ""
+            unit, claim = marker + copied, copied
         terms = content_terms(claim)
         if terms and terms <= self.state.said:
             self.state.events.append(event(EventKind.REPEAT_DROPPED, sentence=claim))
@@ -188,11 +196,27 @@ class Grounder:
             self.state.supporting[n] += self._supporting_sentences(claim, n)
         return _with_citations(unit, [self.state.new_number(n) for n in keep])
 
+    def _copied_sentence(self, claim: str, cited: list[int]) -> str | None:
+        """The source sentence the claim ends with, when only a few stray words stand before it."""
+        text = _plain(claim)
+        for n in cited:
+            for sentence in self.sources[n - 1].sentences:
+                copied = _plain(sentence)
+                if len(copied) >= MIN_COPIED_CHARS and text != copied and text.endswith(" " + copied):
+                    if len(text[: -len(copied)].split()) <= MAX_STRAY_WORDS:
+                        return strip_citations(sentence)
+        return None
+
     def _supporting_sentences(self, claim: str, n: int) -> list[str]:
         terms = content_terms(claim)
         scored = [(len(terms & content_terms(s)), s) for s in self.sources[n - 1].sentences]
         best = max((score for score, _ in scored), default=0)
         return [s for score, s in scored if best and score == best]
+
+
+def _plain(sentence: str) -> str:
+    """Lower case, single spaces, no list marker and no final stop: for comparing a claim and a source."""
+    return " ".join(sentence.lower().lstrip("-•* ").split()).rstrip(".!?")
 
 
 def _without_citations(unit: str) -> str:

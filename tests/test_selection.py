@@ -112,3 +112,21 @@ def test_a_question_asking_for_several_of_a_kind_gets_the_list_that_introduces_t
     chosen = select_sentences(ranked, 0.08, 3, "Vilka utvecklingsområden prioriteras i kulturplanen?")
     assert [s.text for s in chosen] == [prose.text, intro.text, *(s.text for s in items)]
     assert [s.text for s in select_sentences(ranked, 0.08, 3, "Vad har varje område för mål?")] == [prose.text]
+
+
+def test_a_copied_source_sentence_behind_stray_words_is_shown_as_written():
+    # A small model wrote "Det finns" before a sentence it copied; the check shows the sentence.
+    from assistant.grounding import Grounder
+    from assistant.types import Passage
+    from kulturplan.chunks import Chunk
+
+    text = ("En viktig del av museets arbete handlar om arkeologi, bland annat i Ronneby. "
+            "Museet har en egen pedagog.")  # fmt: skip
+    passage = Passage(Chunk("d", "plan.md", "Plan", "md", 0, text, ("Museet",), 0, len(text)), 1.0)
+    grounder = Grounder([passage])
+    shown = grounder.check("Det finns en viktig del av museets arbete handlar om arkeologi, bland annat i Ronneby [1].")
+    assert shown == "En viktig del av museets arbete handlar om arkeologi, bland annat i Ronneby [1]."
+    # A sentence of the model's own that merely ends like a source sentence is left alone.
+    grounder = Grounder([passage])
+    own = "Enligt planen och enligt museet självt gäller att museet har en egen pedagog [1]."
+    assert grounder.check(own) in (own, None)
