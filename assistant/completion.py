@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from assistant.safety import sanitize_passage
-from assistant.selection import select_sentences
 from kulturplan.language import content_terms, numbers, split_sentences
 from kulturplan.region import RegionProfile
 
@@ -25,15 +24,12 @@ if TYPE_CHECKING:
 SAID_SHARE = 0.6
 
 
-def missing_selection(grounder: "Grounder", request: "GenerationRequest", answer_text: str, margin: float,
-                      max_sentences: int) -> list[str]:  # fmt: skip
+def missing_selection(grounder: "Grounder", request: "GenerationRequest", answer_text: str) -> list[str]:
     """The selected sentences the answer does not carry (numbers included), checked and cited."""
-    if not request.evidence:
-        return []
     said_numbers = numbers(answer_text)
     missing = [
         (sentence.text.lstrip("-•* "), sentence.n)
-        for sentence in select_sentences(request.evidence, margin, max_sentences, request.question)
+        for sentence in request.selection
         if not (_said(grounder, sentence.text) and numbers(sentence.text) <= said_numbers)
     ]
     return _also(grounder, missing, request.english)

@@ -28,6 +28,7 @@ from assistant.municipality_overview import (
 )
 from assistant.queue import QueueFull, QueueStatus
 from assistant.retrieval import Retrieval
+from assistant.selection import select_sentences
 from assistant.types import Answer, Citation, Passage, Retrieved, Turn
 from kulturplan.commitments import CommitmentStore
 from kulturplan.database import DatabaseError
@@ -171,11 +172,14 @@ class GenerationRoute(Route):
     name = "generation"
 
     def answer(self, question: Question) -> Iterator[str | Answer] | None:
-        retrieval = question.retrieval
+        retrieval, settings = question.retrieval, question.assistant.settings
         # The question as retrieval understood it, misspellings corrected against the documents.
+        selection = select_sentences(
+            question.evidence, settings.answer_sentence_margin, settings.answer_max_sentences, retrieval.question
+        )
         request = GenerationRequest(
             retrieval.question, retrieval.passages, question.history, question.english, retrieval.municipalities,
-            evidence=question.evidence,
+            evidence=question.evidence, selection=selection,
         )
         return self._generate(question, request)
 
@@ -239,10 +243,7 @@ class GenerationRoute(Route):
                 shown.append(text)
                 yield text
         if generator.uses_llm:
-            settings = assistant.settings
-            missing = missing_selection(grounder, request, "".join(shown), settings.answer_sentence_margin,
-                                        settings.answer_max_sentences)  # fmt: skip
-            for text in missing:
+            for text in missing_selection(grounder, request, "".join(shown)):
                 answer.events.append(event(EventKind.SELECTION_COMPLETED))
                 shown.append(text)
                 yield text

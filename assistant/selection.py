@@ -99,11 +99,8 @@ def _list_start(sentences: list[ScoredSentence], best: ScoredSentence) -> int:
     return start
 
 
-def prompt_sentences(
-    ranked: list[ScoredSentence], margin: float, max_sentences: int, question: str, total: int
-) -> list[ScoredSentence]:
-    """What the LLM reads: the extractive answer's selection, then the next best sentences, up to
-    `total` (more when a whole list or table is selected), in reading order."""
-    chosen = select_sentences(ranked, margin, max_sentences, question)
+def prompt_sentences(ranked: list[ScoredSentence], chosen: list[ScoredSentence], total: int) -> list[ScoredSentence]:
+    """What the LLM reads: the extractive answer's selection `chosen`, then the next best sentences,
+    up to `total` (more when a whole list or table is selected), in reading order."""
     more = [s for s in ranked if s not in chosen][: max(0, total - len(chosen))]
     return sorted(chosen + more, key=lambda s: s.order)

@@ -58,7 +58,7 @@ def test_the_llm_reads_the_selection_then_the_next_best_under_the_passages_own_n
         ScoredSentence(3, 6, "Modellen bekostas av regionen och kommunerna.", "Skolan", 0.7, 0.5, False, 0.9, False, "b.md"),
     ]  # fmt: skip
     ranked = sorted(prose, key=lambda s: s.score, reverse=True)
-    chosen = prompt_sentences(ranked, 0.08, 3, "Vad är Blekingemodellen?", total=2)
+    chosen = prompt_sentences(ranked, select_sentences(ranked, 0.08, 3, "Vad är Blekingemodellen?"), total=2)
     assert [s.text for s in chosen] == [prose[1].text, prose[2].text]  # the best, then the next best
     passage = lambda section: SimpleNamespace(chunk=SimpleNamespace(section=section, title="T"))  # noqa: E731
     request = SimpleNamespace(passages=[passage("Bibliotek"), passage("Annat"), passage("Skolan")],
@@ -85,17 +85,18 @@ def test_an_llm_answer_gets_the_selected_facts_it_left_out_and_no_repeats():
         ScoredSentence(1, 0, first + ".", "Språkstegen", 0.7, 1.0, False, 1.2, False, "plan.md"),
         ScoredSentence(1, 1, second, "Språkstegen", 0.7, 0.9, False, 1.15, False, "plan.md"),
     ]
-    request = GenerationRequest("Vad är Språkstegen?", [passage], evidence=ranked)
+    request = GenerationRequest("Vad är Språkstegen?", [passage], evidence=ranked,
+                                selection=select_sentences(ranked, 0.08, 3, "Vad är Språkstegen?"))
     grounder = Grounder([passage])
     said = grounder.check("Språkstegen är ett utvecklingsarbete för små barns språk i Blekinge [1].")
-    added = missing_selection(grounder, request, said, margin=0.08, max_sentences=3)
+    added = missing_selection(grounder, request, said)
     assert len(added) == 1 and "Kulturplanen nämner också:" in added[0]
     assert "barnhälsovården" in added[0] and "0 och 3 år" in added[0] and "[" in added[0]
     assert "utvecklingsarbete" not in added[0]
     # Said in full: nothing to add.
     grounder = Grounder([passage])
     said = grounder.check(first + " [1].") + " " + grounder.check(second + " [1].")
-    assert missing_selection(grounder, request, said, margin=0.08, max_sentences=3) == []
+    assert missing_selection(grounder, request, said) == []
 
 
 

@@ -50,6 +50,9 @@ class GenerationRequest:
     municipalities: tuple[str, ...] = ()
     # The passages' sentences ranked by how well they answer (assistant.evidence), best first.
     evidence: list["ScoredSentence"] = field(default_factory=list)
+    # The extractive answer's sentences (assistant.selection), chosen once from `evidence`: what the
+    # extractive generator says, what the LLM reads first and what its answer is completed with.
+    selection: list["ScoredSentence"] = field(default_factory=list)
 
 
 class Generator(ABC):
@@ -82,10 +85,7 @@ class ChatModelGenerator(Generator):
         settings = self.settings
         sentences = None
         if settings.llm_source_sentences and request.evidence:
-            sentences = prompt_sentences(
-                request.evidence, settings.answer_sentence_margin, settings.answer_max_sentences,
-                request.question, settings.llm_source_sentences,
-            )  # fmt: skip
+            sentences = prompt_sentences(request.evidence, request.selection, settings.llm_source_sentences)
         messages = build_messages(request, settings.profile, settings.llm_max_passages, sentences)
         said = False
         for piece in self._stream_chat(messages, self.settings.llm_max_tokens):

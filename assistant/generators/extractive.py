@@ -66,14 +66,7 @@ class ExtractiveGenerator(Generator):
         return result
 
     def _topic_answer(self, request: GenerationRequest) -> Iterator[str]:
-        ranked = request.evidence or EvidenceScorer().score(request.question, request.passages, lambda term: 1.0)
-        settings = self.settings
-        chosen = select_sentences(
-            ranked,
-            settings.answer_sentence_margin if settings else DEFAULT_MARGIN,
-            settings.answer_max_sentences if settings else DEFAULT_MAX_SENTENCES,
-            request.question,
-        )
+        chosen = request.selection or self._selection(request)
         if not chosen:
             return
         if request.english:
@@ -84,6 +77,14 @@ class ExtractiveGenerator(Generator):
             plain = _NUMBERED.match(sentence.text) or sentence.text.rstrip().endswith(":")
             text = f"- {sentence.text.lstrip('-•* ')}" if separator == "\n" and not plain else sentence.text
             yield f"{separator if index else ''}{text} [{sentence.n}]"
+
+    def _selection(self, request: GenerationRequest) -> list[ScoredSentence]:
+        """The selection for a request that brings none (a bare generator, as in tests)."""
+        ranked = request.evidence or EvidenceScorer().score(request.question, request.passages, lambda term: 1.0)
+        settings = self.settings
+        margin = settings.answer_sentence_margin if settings else DEFAULT_MARGIN
+        max_sentences = settings.answer_max_sentences if settings else DEFAULT_MAX_SENTENCES
+        return select_sentences(ranked, margin, max_sentences, request.question)
 
     def _municipality_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
         names = " och ".join(request.municipalities)
