@@ -43,7 +43,9 @@ def parse(question: str, store: CommitmentStore, profile: RegionProfile) -> Comm
     if not _ASKS_FOR_COMMITMENTS.search(question):
         return None
     lowered = question.casefold()
-    actors = sorted(store.actors(), key=len, reverse=True)  # the longest name that fits wins
+    # The longest name that fits wins; among equally long spellings ("Kommunernas …" and "kommunernas
+    # …"), the same one on every run.
+    actors = sorted(store.actors(), key=lambda a: (-len(a), a))
     actor = next((a for a in actors if a.casefold() in lowered), None)
     whole_region = actor is None and profile.names_whole_region(question)
     # "Musik i Blekinge" names an actor, not the area music: look for areas outside the actor's name.
