@@ -310,8 +310,8 @@ class Bench:
             note = f"{len(questions)} questions" + ("; baseline has no LLM-free mode" if name == "extractive" else "")
             for figure, label in (("first_ms", "time to first checked text"), ("total_ms", "total answer time")):
                 for p in (50, 95):
-                    ours = percentile([t.__dict__[figure] for t in timed], p / 100)
-                    base = percentile([t.__dict__[figure] for t in baseline], p / 100) if baseline else None
+                    ours = percentile([getattr(t, figure) for t in timed], p / 100)
+                    base = percentile([getattr(t, figure) for t in baseline], p / 100) if baseline else None
                     self.record(f"{label} p{p}, {name}", ours, base, "ms", note)
             if name == "local":
                 self._record_llm_counts(timed, baseline)
