@@ -8,9 +8,10 @@ vector is the original's plus Gaussian noise (σ = 0.05 per dimension, renormali
 the real ones' neighbourhood structure without embedding 100 000 passages (hours on two cores).
 
 For each size it reports: the time to add the chunks and build the saved lexical index (ingest
-throughput without the embedding), retrieval p50/p95 in a warm process over 100 development questions
-(query embedding, dense search on the server, BM25, fusion), and for a fresh `kulturplan serve` process on the same server: the time
-until it serves the page, until its first answer, and its resident memory after that answer.
+throughput without the embedding), retrieval p50/p95 in a warm process over 100 development
+questions (query embedding, dense search on the server, BM25, fusion), and for a fresh `kulturplan
+serve` process on the same server: the time until it serves the page, until its first answer, and
+its resident memory after that answer.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ class LexicalIndex:
         for chunk in chunks:
             for name in chunk.municipalities:
                 places.setdefault(name, []).append(chunk.id)
-        vectors = _vectors_in_order(places, vectors_of) if vectors_of else None
+        vectors = _read_vectors(places, vectors_of) if vectors_of else None
         if vectors is not None:  # a chunk deleted while the index was built is left out
             places = {name: [i for i in ids if i in vectors] for name, ids in places.items()}
             vectors = np.stack([vectors[i] for ids in places.values() for i in ids]) if any(places.values()) else None
@@ -224,7 +224,7 @@ def _remove_old_versions(current: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _vectors_in_order(
+def _read_vectors(
     places: dict[str, list[str]], vectors_of: Callable[[list[str]], dict[str, np.ndarray]]
 ) -> dict[str, np.ndarray]:
     """The vectors of every chunk naming a municipality, read in pages (one request each)."""
