@@ -1,6 +1,6 @@
 """Whether the documents can answer a question, judged from the evidence retrieval found.
 
-Six signals, combined by a logistic model whose weights, bias and threshold are calibrated with
+Seven signals, combined by a logistic model whose weights, bias and threshold are calibrated with
 `python -m evals.calibrate` on development questions (evals/calibration.json holds the figures):
 - the best sentence's evidence score (assistant.evidence: dense similarity, IDF-weighted coverage,
   the asked-for kind);
@@ -14,7 +14,10 @@ Six signals, combined by a logistic model whose weights, bias and threshold are 
   sentences hold no number, date or name, is most likely asked about something the plan leaves out;
 - how specific the asked-for noun is when the documents lack it: in Swedish the noun right after
   "vilken/vilket/vilka" or "hur många/mycket" is what the question asks for ("Vilka öppettider
-  har ...?"), so its absence weighs more than that of another word.
+  har ...?"), so its absence weighs more than that of another word;
+- whether the years the question names are in the passages that hold its best sentences (their text
+  or their document's title): a question about "2019" answered by passages that only know 2023 is
+  about a year the documents do not cover, however close its topic.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 
-from assistant.evidence import asked_type
+from assistant.evidence import YEAR, asked_type
 from kulturplan.language import general_frequency, stem
 
 _ASKED_NOUN = re.compile(r"\b(?:vilken|vilket|vilka|hur många|hur mycket|which|how many|how much)\s+(\w+)", re.IGNORECASE)
@@ -42,6 +45,7 @@ class AnswerabilityFeatures:
     absent_specificity: float  # 0 when the documents hold every content word of the question
     asked_kind_found: float  # 1 when the question asks for no kind (number, date, name) or a best sentence holds it
     absent_focus_specificity: float  # the asked-for noun's specificity when the documents lack it, else 0
+    years_found: float  # share of the question's years in the best sentences' passages (1 when it names none)
 
     def as_list(self) -> list[float]:
         return list(astuple(self))
@@ -78,7 +82,19 @@ def features_of(retrieval, evidence, place_terms: frozenset[str] = frozenset()) 
         absent_specificity=absent_specificity(retrieval.unknown_words, place_terms),
         asked_kind_found=float(asked is None or any(s.typed for s in evidence[:KIND_SENTENCES])),
         absent_focus_specificity=absent_specificity([w for w in retrieval.unknown_words if w == noun], place_terms),
+        years_found=years_found(retrieval, evidence[:KIND_SENTENCES]),
     )
+
+
+def years_found(retrieval, best) -> float:
+    """The share of the question's years written in the passages (text or document title) that hold
+    the `best` sentences; 1.0 for a question that names no year."""
+    years = set(YEAR.findall(retrieval.question))
+    if not years:
+        return 1.0
+    chunks = [retrieval.passages[s.n - 1].chunk for s in best]
+    text = " ".join(f"{chunk.title} {chunk.text}" for chunk in chunks)
+    return sum(year in text for year in years) / len(years)
 
 
 def asked_noun(question: str) -> str | None:

@@ -27,7 +27,7 @@ from kulturplan.language import QUESTION_WORDS, is_stopword, split_sentences, st
 # least this many letters: Swedish compounds ("bibliotek" / "folkbiblioteken") and inflections.
 MIN_PREFIX = 5
 MIN_SENTENCE_WORDS = 3  # shorter units are headings or fragments, not answers (list items aside)
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _DATE = re.compile(
     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)\w*|\b(?:vecka|v\.)\s*\d{1,2}\b|\b\d{4}-\d\d-\d\d\b",
     re.IGNORECASE,
@@ -82,7 +82,7 @@ def holds_type(sentence: str, kind: str | None) -> bool:
     if kind == "number":
         return bool(_NUMBER.search(sentence))
     if kind == "date":
-        return bool(_YEAR.search(sentence) or _DATE.search(sentence))
+        return bool(YEAR.search(sentence) or _DATE.search(sentence))
     if kind == "name":
         return bool(_NAME.search(sentence))
     return False

@@ -113,11 +113,11 @@ class Settings(BaseSettings):
     # lack, the asked-for kind found, specificity of the asked-for noun when lacking); below the
     # threshold probability a question is refused without an LLM call. Calibrated with
     # `python -m evals.calibrate` (evals/calibration.json holds the figures); 0 never refuses early.
-    answerability_weights: tuple[float, float, float, float, float, float] = (
-        0.8803, 0.2225, 1.6184, -1.4391, 0.4229, -0.8587
+    answerability_weights: tuple[float, float, float, float, float, float, float] = (
+        0.5665, 0.3621, 1.659, -1.3986, 0.4898, -0.7241, 1.731
     )
-    answerability_bias: float = -2.2409
-    answerability_threshold: float = Field(0.2678, ge=0, le=1)
+    answerability_bias: float = -3.7151
+    answerability_threshold: float = Field(0.2799, ge=0, le=1)
     evidence_coverage_weight: float = Field(0.5, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
     # Extractive answer length. evals/calibration.json replays the selection: best answer quality at
     # 0.16/5 (but 5 % of answers then hold a wrong-document fact), best within the 2 % bound at 0/2

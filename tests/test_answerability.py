@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from assistant.answerability import AnswerabilityFeatures, AnswerabilityModel, absent_specificity, features_of
 
-MODEL = AnswerabilityModel(weights=(1.5, 0.0, 1.3, -1.3, 1.0, -1.0), bias=-3.3, threshold=0.28)
+MODEL = AnswerabilityModel(weights=(1.5, 0.0, 1.3, -1.3, 1.0, -1.0, 1.7), bias=-5.0, threshold=0.28)
 
 
 def test_a_word_common_in_swedish_weighs_less_than_a_rare_one():
@@ -23,14 +23,14 @@ def test_places_the_region_names_do_not_count_as_missing_words():
 
 def test_the_same_evidence_is_refused_with_a_rare_missing_word_and_answered_with_a_common_one():
     def features(word):
-        return AnswerabilityFeatures(1.2, 0.55, 0.5, absent_specificity([word]), 1.0, 0.0)
+        return AnswerabilityFeatures(1.2, 0.55, 0.5, absent_specificity([word]), 1.0, 0.0, 1.0)
 
     assert not MODEL.refuses(features("betalar"))
     assert MODEL.probability(features("kulturbudgeten")) < MODEL.probability(features("betalar"))
 
 
 def test_stronger_evidence_raises_the_probability_and_threshold_zero_never_refuses():
-    weak, strong = AnswerabilityFeatures(0.3, 0.3, 0.0, 0.8, 0.0, 0.8), AnswerabilityFeatures(1.6, 0.7, 1.0, 0.0, 1.0, 0.0)
+    weak, strong = AnswerabilityFeatures(0.3, 0.3, 0.0, 0.8, 0.0, 0.8, 1.0), AnswerabilityFeatures(1.6, 0.7, 1.0, 0.0, 1.0, 0.0, 1.0)
     assert MODEL.probability(weak) < MODEL.threshold < MODEL.probability(strong)
     assert MODEL.refuses(weak) and not MODEL.refuses(strong)
     assert not AnswerabilityModel(MODEL.weights, MODEL.bias, 0.0).refuses(weak)
@@ -40,7 +40,7 @@ def test_features_come_from_the_retrieval_and_the_best_sentence():
     passages = [SimpleNamespace(dense=0.4), SimpleNamespace(dense=0.6)]
     retrieval = SimpleNamespace(question="Vad är Blekingemodellen?", passages=passages, coverage=0.75, unknown_words=[])
     evidence = [SimpleNamespace(score=1.1, typed=False), SimpleNamespace(score=0.9, typed=False)]
-    assert features_of(retrieval, evidence) == AnswerabilityFeatures(1.1, 0.6, 0.75, 0.0, 1.0, 0.0)
+    assert features_of(retrieval, evidence) == AnswerabilityFeatures(1.1, 0.6, 0.75, 0.0, 1.0, 0.0, 1.0)
     empty = SimpleNamespace(question="Vad?", passages=[], coverage=0.0, unknown_words=[])
     assert features_of(empty, []).best_evidence == 0.0
 
@@ -50,3 +50,23 @@ def test_a_question_asking_how_many_needs_a_number_among_the_best_sentences():
     without = [SimpleNamespace(score=1.0, typed=False)] * 3 + [SimpleNamespace(score=0.5, typed=True)]
     assert features_of(retrieval, without).asked_kind_found == 0.0
     assert features_of(retrieval, [SimpleNamespace(score=1.0, typed=True)]).asked_kind_found == 1.0
+
+
+def _passage(title, text):
+    return SimpleNamespace(dense=0.6, chunk=SimpleNamespace(title=title, text=text))
+
+
+def test_a_year_the_best_passages_never_name_lowers_the_probability():
+    passages = [_passage("Kulturplan 2024–2027", "Kastellet hade 21 000 besök 2023."), _passage("Protokoll", "Kastellet 2019.")]
+    best = [SimpleNamespace(score=1.2, typed=True, n=1)]
+
+    def features(question):
+        return features_of(SimpleNamespace(question=question, passages=passages, coverage=1.0, unknown_words=[]), best)
+
+    assert features("Hur många besök hade Kastellet 2023?").years_found == 1.0
+    assert features("Hur många besök hade Kastellet?").years_found == 1.0  # names no year
+    assert features("Vad gäller för 2024?").years_found == 1.0  # the document's title names it
+    assert features("Hur många besök hade Kastellet 2019?").years_found == 0.0  # only a passage not among the best
+    assert features("Hur många besök 2019 och 2023?").years_found == 0.5
+    asked_2019, asked_2023 = features("Hur många besök hade Kastellet 2019?"), features("Hur många besök hade Kastellet 2023?")
+    assert MODEL.probability(asked_2019) < MODEL.probability(asked_2023)
