@@ -5,7 +5,8 @@ section boundary, so every chunk has one heading path to cite. A paragraph longe
 split at sentence boundaries by llama-index's SentenceSplitter; a table row never is, and the rows of
 one table start a fresh chunk when the whole table would not fit in the current one. A list (its
 introduction ending in a colon and its items, "1. ...", "- ...") is kept whole the same way, and may
-stretch a chunk to LIST_STRETCH times the budget rather than lose its last items to the next chunk.
+stretch a chunk to LIST_STRETCH times the budget rather than lose its last items to the next chunk;
+so is a table that fits such a chunk, with the sentence that introduces it.
 
 Every chunk's text begins with its section's heading (so headings are searched and quoted): the first
 chunk of a section with the heading lines right above it, exactly as they stand in the document text;
@@ -151,8 +152,14 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
     pieces = [part for whole in section.pieces for part in _within_budget(whole, budget, tokenize)]
     sizes = [len(tokenize(piece.text)) for piece in pieces]
     runs = _runs(pieces)
-    # Pieces after a list's first one: they may stretch the chunk rather than start a new one.
-    in_list = {i for start, (end, is_list) in runs.items() if is_list for i in range(start + 1, end)}
+    # Pieces after a list's first one may stretch the chunk rather than start a new one; so may a
+    # table's, when the whole table fits the stretched chunk (a longer one fills chunk after chunk).
+    in_list = {
+        i
+        for start, (end, is_list) in runs.items()
+        if is_list or sum(sizes[start:end]) <= budget * LIST_STRETCH
+        for i in range(start + 1, end)
+    }
     groups: list[list[_Piece]] = []
     current: list[_Piece] = []
     used = 0
@@ -178,25 +185,33 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
 
 def _runs(pieces: list[_Piece]) -> dict[int, tuple[int, bool]]:
     """Where a table or a list begins: its first piece's index -> (index after its end, is a list).
-    A list's introduction (a paragraph ending in a colon right before its first item) begins it."""
+    An introduction (a paragraph ending in a colon right before the first item or row) begins it:
+    "Meröppna bibliotek fanns på fem orter:" belongs with the rows that name them."""
     runs: dict[int, tuple[int, bool]] = {}
     index = 0
     while index < len(pieces):
-        piece = pieces[index]
-        kind = "row" if piece.row else "item" if is_list_item(piece.text) else ""
-        introduces = not piece.row and piece.text.rstrip().endswith(":") and index + 1 < len(pieces) and (
-            is_list_item(pieces[index + 1].text)
-        )
-        if not kind and not introduces:
+        first = index + 1 if _introduces(pieces, index) else index
+        kind = _run_kind(pieces[first]) if first < len(pieces) else ""
+        if not kind:
             index += 1
             continue
-        end = index + 1 if introduces else index
-        kind = kind or "item"
-        while end < len(pieces) and (pieces[end].row if kind == "row" else is_list_item(pieces[end].text)):
+        end = first
+        while end < len(pieces) and _run_kind(pieces[end]) == kind:
             end += 1
         runs[index] = (end, kind == "item")
         index = end
     return runs
+
+
+def _run_kind(piece: _Piece) -> str:
+    return "row" if piece.row else "item" if is_list_item(piece.text) else ""
+
+
+def _introduces(pieces: list[_Piece], index: int) -> bool:
+    piece = pieces[index]
+    return not piece.row and piece.text.rstrip().endswith(":") and index + 1 < len(pieces) and bool(
+        _run_kind(pieces[index + 1])
+    )
 
 
 def chunk_document(

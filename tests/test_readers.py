@@ -303,6 +303,28 @@ def test_a_list_stays_whole_with_its_introduction_rather_than_losing_items_to_th
     assert len(str.split(holding[0].text)) > 80  # stretched beyond the budget to stay whole
 
 
+def test_a_short_table_stays_whole_with_its_introduction_and_a_long_one_fills_chunk_after_chunk():
+    filler = "Regionen samverkar med kommunerna om kulturen i hela länet varje år. " * 5
+    intro = "I januari 2024 fanns meröppna bibliotek på fem orter:"
+
+    def rows(count):
+        return [Block(f"Ort {n} – Meröppet bibliotek: Bibliotek nummer {n} i länet; Meröppet sedan: 2021", "row") for n in range(count)]
+
+    def chunked(table):
+        blocks = [Block("Bibliotek", "heading"), Block(filler), Block(intro), *table, Block(filler)]
+        return chunk_document(ParsedDocument("Plan", "md", blocks), "plan.md", "h", 80, str.split)
+
+    short = rows(5)
+    holding = [c for c in chunked(short) if intro in c.text]
+    assert len(holding) == 1 and all(row.text in holding[0].text for row in short)
+    assert filler.strip() not in holding[0].text  # the table began a chunk of its own, led by its introduction
+    long = rows(20)
+    chunks = chunked(long)
+    with_rows = [c for c in chunks if "Meröppet sedan" in c.text]
+    assert len(with_rows) > 2 and all(len(str.split(c.text)) <= 80 for c in with_rows)
+    assert intro in with_rows[0].text and all(any(row.text in c.text for c in with_rows) for row in long)
+
+
 def test_a_section_lists_its_subsections_after_its_first_chunk_and_the_answer_gives_them_whole(tmp_path):
     # A plan names its areas as subsection headings below a sentence that only counts them.
     path = tmp_path / "program.md"
