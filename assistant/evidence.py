@@ -99,11 +99,21 @@ def term_matches(term: str, words: set[str]) -> bool:
 
 
 def coverage(terms: set[str], words: set[str], idf: Callable[[str], float]) -> float:
-    """IDF-weighted share of `terms` found among `words` (1.0 for a question without terms)."""
+    """IDF-weighted share of `terms` found among `words` (1.0 for a question without terms).
+
+    A term found only as a shorter word that begins it ("kulturbåt" in "kultur") is worth no more
+    than that word's own IDF: the shorter word says less than the term asked for."""
     total = sum(idf(t) for t in terms)
     if total <= 0:
         return 1.0
-    return sum(idf(t) for t in terms if term_matches(t, words)) / total
+    return sum(_found_weight(t, words, idf) for t in terms) / total
+
+
+def _found_weight(term: str, words: set[str], idf: Callable[[str], float]) -> float:
+    if term in words or any(len(w) >= MIN_PREFIX and w.startswith(term) for w in words if len(term) >= MIN_PREFIX):
+        return idf(term)
+    shorter = [w for w in words if len(w) >= MIN_PREFIX and len(term) >= MIN_PREFIX and term.startswith(w)]
+    return min(idf(term), max((idf(w) for w in shorter), default=0.0))
 
 
 def _is_item(sentence: str) -> bool:

@@ -131,3 +131,16 @@ def test_a_copied_source_sentence_behind_stray_words_is_shown_as_written():
     grounder = Grounder([passage])
     own = "Enligt planen och enligt museet självt gäller att museet har en egen pedagog [1]."
     assert grounder.check(own) in (own, None)
+
+
+def test_a_term_found_only_as_a_more_common_shorter_word_counts_for_that_word_alone():
+    from assistant.evidence import coverage
+
+    idf = {"kulturbåt": 3.0, "karlskron": 1.0, "kultur": 0.1, "bibliotek": 1.0, "biblioteksplan": 2.5}.get
+    terms = {"kulturbåt", "karlskron"}
+    about_the_boat = coverage(terms, {"kulturbåt", "trafiker", "skärgård"}, idf)
+    about_the_town = coverage(terms, {"karlskron", "kultur", "stad"}, idf)
+    assert about_the_boat == 0.75 and about_the_town == (1.0 + 0.1) / 4.0
+    # a longer sentence word holding the term is the term (a compound or an inflection)
+    assert coverage({"bibliotek"}, {"biblioteksplan"}, idf) == 1.0
+    assert coverage({"biblioteksplan"}, {"bibliotek"}, idf) == 1.0 / 2.5
