@@ -47,8 +47,8 @@ _ASKS = [
 class Weights:
     """Defaults as calibrated in evals/calibration.json (the Settings carry the same values)."""
 
-    coverage: float = 0.5
-    typed: float = 0.05
+    coverage: float = 0.25
+    typed: float = 0.0
 
     def combine(self, dense: float, coverage: float, typed: bool) -> float:
         """A sentence's evidence score from its three signals."""

@@ -20,7 +20,7 @@ from kulturplan.language import content_terms, split_sentences
 from kulturplan.region import load_profile
 
 # Without settings (a bare generator in a test): the calibrated defaults of kulturplan/config.py.
-DEFAULT_MARGIN, DEFAULT_MAX_SENTENCES = 0.08, 3
+DEFAULT_MARGIN, DEFAULT_MAX_SENTENCES = 0.08, 4
 MAX_REGION_SENTENCES = 2
 MIN_WORDS = 5  # shorter "sentences" are fragments such as a stray link text
 _NUMBERED = re.compile(r"^\d{1,3}[.)]\s")
