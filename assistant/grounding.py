@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 from kulturplan.language import (
     citations_in, content_terms, names, numbers, sentence_spans, split_sentences, stem, strip_citations, tokens,
@@ -32,6 +33,9 @@ MIN_CLAIM_WORDS = 3  # shorter units ("Blekinge museum [1] [3]") are fragments, 
 # claim, the stray words only break its grammar.
 MAX_STRAY_WORDS = 3
 MIN_COPIED_CHARS = 30  # shorter source sentences are too common to count as copied
+# A claim with at most one changed, added or dropped word per this many words of a source sentence
+# (and at most MAX_STRAY_WORDS) is a copy of it, and shown as the source writes it.
+WORDS_PER_CHANGE = 5
 _REFUSAL = re.compile(r"(framgår inte|står inte|nämns inte|does not say|is not mentioned|not stated)", re.IGNORECASE)
 # A citation written after the full stop belongs to the sentence before it: "text. [1]" -> "text [1]."
 _CITATION_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+\])+)")
@@ -197,14 +201,22 @@ class Grounder:
         return _with_citations(unit, [self.state.new_number(n) for n in keep])
 
     def _copied_sentence(self, claim: str, cited: list[int]) -> str | None:
-        """The source sentence the claim ends with, when only a few stray words stand before it."""
+        """The source sentence the claim copies, as the source writes it: when only a few stray words
+        stand before it, or when a few words were changed, added or left out on the way. A small
+        model copying a sentence sometimes changes a name ("Kultur i Blekinge" for "Musik i
+        Blekinge"), which the word-overlap check cannot see; the source's own words are shown."""
         text = _plain(claim)
-        for n in cited:
-            for sentence in self.sources[n - 1].sentences:
-                copied = _plain(sentence)
-                if len(copied) >= MIN_COPIED_CHARS and text != copied and text.endswith(" " + copied):
-                    if len(text[: -len(copied)].split()) <= MAX_STRAY_WORDS:
-                        return strip_citations(sentence)
+        sentences = [s for n in cited for s in self.sources[n - 1].sentences if len(_plain(s)) >= MIN_COPIED_CHARS]
+        if any(_plain(s) == text for s in sentences):
+            return None
+        for sentence in sentences:
+            copied = _plain(sentence)
+            if text.endswith(" " + copied) and len(text[: -len(copied)].split()) <= MAX_STRAY_WORDS:
+                return strip_citations(sentence)
+        edited = [(_words_changed(text, _plain(s)), s) for s in sentences]
+        changes, closest = min(edited, key=lambda pair: pair[0], default=(None, None))
+        if closest is not None and changes <= min(MAX_STRAY_WORDS, len(_plain(closest).split()) // WORDS_PER_CHANGE):
+            return strip_citations(closest)
         return None
 
     def _supporting_sentences(self, claim: str, n: int) -> list[str]:
@@ -212,6 +224,15 @@ class Grounder:
         scored = [(len(terms & content_terms(s)), s) for s in self.sources[n - 1].sentences]
         best = max((score for score, _ in scored), default=0)
         return [s for score, s in scored if best and score == best]
+
+
+def _words_changed(text: str, source: str) -> int:
+    """How many words were changed, added or left out between two sentences (word-level edits);
+    only close copies are compared, so the sum of lengths bounds the work."""
+    words, source_words = text.split(), source.split()
+    if abs(len(words) - len(source_words)) > MAX_STRAY_WORDS:
+        return MAX_STRAY_WORDS + 1
+    return Levenshtein.distance(words, source_words)
 
 
 def _plain(sentence: str) -> str:

@@ -10,7 +10,7 @@ coverage, asked-for type). Then, on those features:
 2. the answerability model (assistant/answerability.py) is a logistic regression on the
    question-level signals, answerable against unanswerable; its threshold is the probability that
    refuses the largest share of unanswerable questions beyond the share of answerable ones it
-   refuses, with false refusals capped at `--max-false-refusal` (default 3 %, under the 5 % allowed). The threshold is
+   refuses, with false refusals capped at `--max-false-refusal` (default 4 %, under the 5 % allowed). The threshold is
    chosen, and precision and recall reported, on 5-fold cross-validated probabilities (each question
    judged by a model that never saw it); the weights written are then fitted on all questions, and
    their threshold refuses as many answerable questions as the held-out decision did.
@@ -217,9 +217,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--also", nargs=2, action="append", default=[], metavar=("QUESTIONS", "DATA_DIR"),
                         help="another question set with the data dir its corpus was ingested into")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("evals/calibration.json"))
-    # 3 %, below the 5 % an answer set may refuse: a held-back split refused more than the
+    # 4 %, a point below the 5 % an answer set may refuse: a held-back split refused more than the
     # cross-validated share (0.053 against 0.041).
-    parser.add_argument("--max-false-refusal", type=float, default=0.03)
+    parser.add_argument("--max-false-refusal", type=float, default=0.04)
     args = parser.parse_args(argv)
     sets = [(path, args.data_dir) for path in args.questions] + [(Path(q), Path(d)) for q, d in args.also]
     if any("heldout" in path.name for path, _ in sets):

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         0.7516, 0.3443, 1.9815, -1.2603, 0.5973, -0.7295, 1.9787
     )
     answerability_bias: float = -4.258
-    answerability_threshold: float = Field(0.2773, ge=0, le=1)
+    answerability_threshold: float = Field(0.2953, ge=0, le=1)
     evidence_coverage_weight: float = Field(0.25, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
     # Extractive answer length. evals/calibration.json replays the selection: best answer quality at
     # 0.16/5 (but 5 % of answers then hold a wrong-document fact), best within the 2 % bound at 0/2

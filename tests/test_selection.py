@@ -133,6 +133,21 @@ def test_a_copied_source_sentence_behind_stray_words_is_shown_as_written():
     assert grounder.check(own) in (own, None)
 
 
+def test_a_source_sentence_copied_with_a_changed_name_is_shown_as_the_source_writes_it():
+    from assistant.grounding import Grounder
+    from assistant.types import Passage
+    from kulturplan.chunks import Chunk
+
+    text = ("Musik i Blekinge och Blekinge Läns Bildningsförbund samordnar också utbudet i kommunerna för "
+            "Kultur i vården och Kultur i omsorgen. Museet hade 142 000 besök 2022. Målet är 165 000 besök 2027.")  # fmt: skip
+    passage = Passage(Chunk("d", "plan.md", "Plan", "md", 0, text, ("Vården",), 0, len(text)), 1.0)
+    changed = ("Kultur i Blekinge och Blekinge Läns Bildningsförbund samordnar utbudet i kommunerna för "
+               "Kultur i vården och Kultur i omsorgen [1].")  # fmt: skip
+    assert Grounder([passage]).check(changed).startswith("Musik i Blekinge och Blekinge Läns Bildningsförbund samordnar också")
+    # An exact copy stays as it is, even when another source sentence is only a few words away.
+    assert Grounder([passage]).check("Museet hade 142 000 besök 2022 [1].") == "Museet hade 142 000 besök 2022 [1]."
+
+
 def test_a_term_found_only_as_a_more_common_shorter_word_counts_for_that_word_alone():
     from assistant.evidence import coverage
 
