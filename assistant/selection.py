@@ -73,6 +73,9 @@ def _whole_list(ranked: list[ScoredSentence], anchor: ScoredSentence) -> list[Sc
     same_passage = sorted((s for s in ranked if s.n == anchor.n), key=lambda s: s.order)
     items = [s for s in same_passage if s.is_item and s.order >= _list_start(same_passage, anchor)]
     intro = [s for s in same_passage if s.order < anchor.order and s.text.rstrip().endswith(":")][-1:]
+    if not items and not anchor.is_item:
+        # "Visionen för kulturen i Blekinge är:" introduces the sentence after it, not a list.
+        items = [s for s in same_passage if s.order > anchor.order][:1]
     chosen = (intro + [anchor] if not anchor.is_item else intro) + items[:MAX_ITEMS]
     return sorted(dict.fromkeys(chosen), key=lambda s: s.order)
 

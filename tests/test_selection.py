@@ -159,3 +159,16 @@ def test_a_term_found_only_as_a_more_common_shorter_word_counts_for_that_word_al
     # a longer sentence word holding the term is the term (a compound or an inflection)
     assert coverage({"bibliotek"}, {"biblioteksplan"}, idf) == 1.0
     assert coverage({"biblioteksplan"}, {"bibliotek"}, idf) == 1.0 / 2.5
+
+
+def test_an_introduction_with_no_list_after_it_brings_the_sentence_it_introduces():
+    from dataclasses import replace
+
+    def prose(text, order, score):
+        return replace(sentence(text, 1, order, score), is_item=False)
+
+    intro = prose("Visionen för kulturen i Blekinge är:", 0, 0.74)
+    vision = prose("Blekinge – en kulturregion där alla kan delta, skapa och växa.", 1, 0.74)
+    after = prose("Visionen uttrycker att kulturen ska vara en självklar del av livet.", 2, 0.5)
+    chosen = select_sentences([intro, vision, after], 0.0, 1, "Vad är visionen?")
+    assert [s.text for s in chosen] == [intro.text, vision.text]

@@ -71,7 +71,9 @@ class ExtractiveGenerator(Generator):
             return
         if request.english:
             yield "According to the culture plan (quoted in Swedish):\n"
-        separator = "\n" if len(chosen) > 1 and any(s.is_item for s in chosen) else " "
+        # A list, or an introduction ("… är:") with what it introduces, is answered line by line.
+        introduced = any(s.is_item or s.text.rstrip().endswith(":") for s in chosen)
+        separator = "\n" if len(chosen) > 1 and introduced else " "
         for index, sentence in enumerate(chosen):
             # "1. …" stays numbered, as in the source; a list's introduction ("…:") is no item
             plain = _NUMBERED.match(sentence.text) or sentence.text.rstrip().endswith(":")
