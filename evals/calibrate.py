@@ -10,10 +10,11 @@ coverage, asked-for type). Then, on those features:
 2. the answerability model (assistant/answerability.py) is a logistic regression on the
    question-level signals, answerable against unanswerable; its threshold is the probability that
    refuses the largest share of unanswerable questions beyond the share of answerable ones it
-   refuses, with false refusals capped at `--max-false-refusal` (default 4 %, under the 5 % allowed). The threshold is
-   chosen, and precision and recall reported, on 5-fold cross-validated probabilities (each question
-   judged by a model that never saw it); the weights written are then fitted on all questions, and
-   their threshold refuses as many answerable questions as the held-out decision did.
+   refuses, with false refusals capped at `--max-false-refusal` (default 4 %, under the 5 % allowed).
+   The threshold is chosen, and precision and recall reported, on 5-fold cross-validated
+   probabilities (each question judged by a model that never saw it); the weights written are then
+   fitted on all questions, and their threshold refuses as many answerable questions as the held-out
+   decision did.
    Plain place questions ("Vilken kultur finns i X?") are left out: their route answers them first.
 It prints and writes the precision and recall of the refusal decision. Only a development split
 may be used here; the held-back split is scored once, at the end, with `kulturplan eval`.
@@ -27,7 +28,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from assistant.evidence import Weights
 from evals.gold import GoldQuestion, fact_found, load_questions
@@ -98,8 +99,8 @@ def _ranked(features: list[SentenceFeatures], w_cov: float, w_type: float) -> li
 
 
 def choose_weights_and_selection(rows) -> tuple[float, float, float, dict]:
-    """The evidence weights whose replayed extractive answers are best (within the wrong-document
-    bound), and that selection; ties go to the weights that most often put a fact first. Judged on
+    """The evidence weights whose replayed extractive answers are best (within the wrong-document and
+    citation-precision bounds), and that selection; ties go to the weights that most often put a fact first. Judged on
     the answers, not on the first sentence alone: a ranking that puts a fact first but pulls weaker
     sentences into the answer is no better."""
     answerable = [r.sentences for r in rows if r.gold.answerable and r.gold.must_include and r.sentences]
@@ -117,8 +118,6 @@ def choose_weights_and_selection(rows) -> tuple[float, float, float, dict]:
 def _answer_quality(gold: GoldQuestion, chosen: list) -> float:
     """The replayed answer's worth: right (every fact, no wrong-document fact) times the share of its
     sentences taken from a gold source (citation precision), so padding costs."""
-    from pathlib import PurePath
-
     text = " ".join(s.text for s in chosen)
     right = all(fact_found(f, text) for f in gold.must_include) and not any(
         fact_found([w], text) for w in gold.must_not_include
@@ -130,8 +129,6 @@ def _answer_quality(gold: GoldQuestion, chosen: list) -> float:
 
 def _from_sources(gold: GoldQuestion, chosen: list) -> float:
     """The share of the chosen sentences taken from a gold source (the replayed citation precision)."""
-    from pathlib import PurePath
-
     return sum(PurePath(s.source).name in gold.sources for s in chosen) / len(chosen)
 
 
