@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from assistant.safety import sanitize_passage
 from assistant.types import Passage
-from kulturplan.language import QUESTION_WORDS, is_stopword, split_sentences, stem, tokens
+from kulturplan.language import QUESTION_WORDS, is_introduction, is_stopword, split_sentences, stem, tokens
 
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
 # least this many letters: Swedish compounds ("bibliotek" / "folkbiblioteken") and inflections.
@@ -148,7 +148,7 @@ class EvidenceScorer:
             lead_in = passage.chunk.heading_path[-1] if passage.chunk.heading_path else passage.chunk.title
             for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
                 # A list's short items and introduction ("Fyra fokusområden:") are kept: a list stays whole.
-                whole = len(sentence.split()) >= MIN_SENTENCE_WORDS or _is_item(sentence) or sentence.rstrip().endswith(":")
+                whole = len(sentence.split()) >= MIN_SENTENCE_WORDS or _is_item(sentence) or is_introduction(sentence)
                 if whole and sentence.strip() != lead_in:
                     units.append((n, sentence, lead_in))
         if not units:

@@ -13,7 +13,7 @@ import re
 
 from assistant.evidence import ScoredSentence, term_matches
 from assistant.table_rows import Row, parse_row, rows_naming_the_question
-from kulturplan.language import stem, tokens
+from kulturplan.language import is_introduction, stem, tokens
 
 MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
 # "Vilka fokusområden ...?" asks for several things of a kind: the noun after the plural interrogative.
@@ -33,13 +33,13 @@ def select_sentences(
     best = ranked[0]
     if (row := parse_row(best.text)) is not None:
         return _table_rows(ranked, best, row, question)
-    if _in_list(best):
+    if in_list(best):
         return _whole_list(ranked, best)
     chosen = [s for s in ranked[:max_sentences] if s.score >= best.score - margin]
     # A list (or its introduction) in the best sentence's passage, scoring nearly as well, follows
     # it whole: "Programmet har fyra fokusområden." is answered together with the four. (Table rows
     # are no such list: the rows naming the question's values answer, see above.)
-    listed = next((s for s in chosen if s.n == best.n and _in_list(s) and parse_row(s.text) is None), None)
+    listed = next((s for s in chosen if s.n == best.n and in_list(s) and parse_row(s.text) is None), None)
     # A question asking for several things of a kind ("Vilka utvecklingsområden ...?") is answered by
     # the list its best passages introduce with that word ("Sex utvecklingsområden:").
     listed = listed or _list_naming_the_asked(ranked, question)
@@ -57,22 +57,22 @@ def _list_naming_the_asked(ranked: list[ScoredSentence], question: str) -> Score
     asked = stem(match.group(1).lower())
     passages = list(dict.fromkeys(s.n for s in ranked))[:ANSWER_PASSAGES]
     for sentence in ranked:
-        if sentence.n in passages and sentence.text.rstrip().endswith(":") and parse_row(sentence.text) is None:
+        if sentence.n in passages and is_introduction(sentence.text) and parse_row(sentence.text) is None:
             if term_matches(asked, {stem(w) for w in tokens(sentence.text)}):
                 return sentence
     return None
 
 
-def _in_list(sentence: ScoredSentence) -> bool:
+def in_list(sentence: ScoredSentence) -> bool:
     """A list item, or a list's introduction (ending in a colon)."""
-    return sentence.is_item or sentence.text.rstrip().endswith(":")
+    return sentence.is_item or is_introduction(sentence.text)
 
 
 def _whole_list(ranked: list[ScoredSentence], anchor: ScoredSentence) -> list[ScoredSentence]:
     """The list `anchor` belongs to (or introduces) in its passage: introduction and items."""
     same_passage = sorted((s for s in ranked if s.n == anchor.n), key=lambda s: s.order)
     items = [s for s in same_passage if s.is_item and s.order >= _list_start(same_passage, anchor)]
-    intro = [s for s in same_passage if s.order < anchor.order and s.text.rstrip().endswith(":")][-1:]
+    intro = [s for s in same_passage if s.order < anchor.order and is_introduction(s.text)][-1:]
     if not items and not anchor.is_item:
         # "Visionen för kulturen i Blekinge är:" introduces the sentence after it, not a list.
         items = [s for s in same_passage if s.order > anchor.order][:1]

@@ -26,7 +26,7 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from ingest.document import ParsedDocument
 from kulturplan.chunks import Chunk, document_id
-from kulturplan.language import is_list_item
+from kulturplan.language import is_introduction, is_list_item
 from kulturplan.region import RegionProfile, load_profile
 
 PARAGRAPH_SEPARATOR = "\n\n"
@@ -209,9 +209,7 @@ def _run_kind(piece: _Piece) -> str:
 
 def _introduces(pieces: list[_Piece], index: int) -> bool:
     piece = pieces[index]
-    return not piece.row and piece.text.rstrip().endswith(":") and index + 1 < len(pieces) and bool(
-        _run_kind(pieces[index + 1])
-    )
+    return not piece.row and is_introduction(piece.text) and index + 1 < len(pieces) and bool(_run_kind(pieces[index + 1]))
 
 
 def chunk_document(

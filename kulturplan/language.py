@@ -156,6 +156,11 @@ def _punkt():
 _LINE_MARKER = re.compile(r"^\s*(?:[-•*–]\s+)?\d{1,3}[.)]\s+|^\s*[-•*–]\s+")
 
 
+def is_introduction(line: str) -> bool:
+    """A line that introduces what follows it, a list, a table or a sentence ("Tre mål:")."""
+    return line.rstrip().endswith(":")
+
+
 def is_list_item(line: str) -> bool:
     """A line that starts with a list marker ("1. ", "2) ", "- ", "• ")."""
     return bool(_LINE_MARKER.match(line))

@@ -15,8 +15,8 @@ from assistant.evidence import EvidenceScorer, ScoredSentence
 from assistant.generators.base import GENERATORS, GenerationRequest, Generator
 from assistant.municipality_overview import answer_lines, is_plain_place_question
 from assistant.safety import sanitize_passage
-from assistant.selection import select_sentences
-from kulturplan.language import content_terms, split_sentences
+from assistant.selection import in_list, select_sentences
+from kulturplan.language import content_terms, is_introduction, split_sentences
 from kulturplan.region import load_profile
 
 # Without settings (a bare generator in a test): the calibrated defaults of kulturplan/config.py.
@@ -72,11 +72,10 @@ class ExtractiveGenerator(Generator):
         if request.english:
             yield "According to the culture plan (quoted in Swedish):\n"
         # A list, or an introduction ("… är:") with what it introduces, is answered line by line.
-        introduced = any(s.is_item or s.text.rstrip().endswith(":") for s in chosen)
-        separator = "\n" if len(chosen) > 1 and introduced else " "
+        separator = "\n" if len(chosen) > 1 and any(map(in_list, chosen)) else " "
         for index, sentence in enumerate(chosen):
             # "1. …" stays numbered, as in the source; a list's introduction ("…:") is no item
-            plain = _NUMBERED.match(sentence.text) or sentence.text.rstrip().endswith(":")
+            plain = _NUMBERED.match(sentence.text) or is_introduction(sentence.text)
             text = f"- {sentence.text.lstrip('-•* ')}" if separator == "\n" and not plain else sentence.text
             yield f"{separator if index else ''}{text} [{sentence.n}]"
 
