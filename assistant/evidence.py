@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from assistant.safety import sanitize_passage
 from assistant.types import Passage
+from kulturplan.config import Settings
 from kulturplan.language import QUESTION_WORDS, is_introduction, is_stopword, split_sentences, stem, tokens
 
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
@@ -45,10 +46,10 @@ _ASKS = [
 
 @dataclass(frozen=True)
 class Weights:
-    """Defaults as calibrated in evals/calibration.json (the Settings carry the same values)."""
+    """Defaults: the Settings' calibrated values (evals/calibration.json)."""
 
-    coverage: float = 0.25
-    typed: float = 0.0
+    coverage: float = Settings.model_fields["evidence_coverage_weight"].default
+    typed: float = Settings.model_fields["evidence_type_weight"].default
 
     def combine(self, dense: float, coverage: float, typed: bool) -> float:
         """A sentence's evidence score from its three signals."""

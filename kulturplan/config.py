@@ -110,18 +110,18 @@ class Settings(BaseSettings):
     max_municipality_passages: int = Field(6, ge=1, description="Cap on a named municipality's own passages.")
     # Answerability (assistant/answerability.py): a logistic model of the evidence (best sentence's
     # score, best passage's dense similarity, word coverage, specificity of a word the documents
-    # lack, the asked-for kind found, specificity of the asked-for noun when lacking); below the
-    # threshold probability a question is refused without an LLM call. Calibrated with
-    # `python -m evals.calibrate` (evals/calibration.json holds the figures); 0 never refuses early.
+    # lack, the asked-for kind found, specificity of the asked-for noun when lacking, the question's
+    # years found in the best passages); below the threshold probability a question is refused
+    # without an LLM call. Calibrated with `python -m evals.calibrate` (evals/calibration.json holds
+    # the figures); 0 never refuses early.
     answerability_weights: tuple[float, float, float, float, float, float, float] = (
         0.7516, 0.3443, 1.9815, -1.2603, 0.5973, -0.7295, 1.9787
     )
     answerability_bias: float = -4.258
     answerability_threshold: float = Field(0.2953, ge=0, le=1)
     evidence_coverage_weight: float = Field(0.25, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
-    # Extractive answer length. evals/calibration.json replays the selection: best answer quality at
-    # 0.16/5 (but 5 % of answers then hold a wrong-document fact), best within the 2 % bound at 0/2
-    # (which cost 10 points on ../shared/devset). 0.08/3 lies between: dev 0.730, wrong-doc 0.026.
+    # Extractive answer length: the margin and count whose replayed answers were best within the
+    # wrong-document and citation-precision bounds (evals/calibrate.py, evals/calibration.json).
     answer_sentence_margin: float = Field(
         0.08, ge=0, le=2, description="Sentences scoring within this of the best one join the extractive answer."
     )

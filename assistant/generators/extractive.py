@@ -17,10 +17,12 @@ from assistant.municipality_overview import answer_lines, is_plain_place_questio
 from assistant.safety import sanitize_passage
 from assistant.selection import in_list, select_sentences
 from kulturplan.language import content_terms, is_introduction, split_sentences
+from kulturplan.config import Settings
 from kulturplan.region import load_profile
 
 # Without settings (a bare generator in a test): the calibrated defaults of kulturplan/config.py.
-DEFAULT_MARGIN, DEFAULT_MAX_SENTENCES = 0.08, 4
+DEFAULT_MARGIN = Settings.model_fields["answer_sentence_margin"].default
+DEFAULT_MAX_SENTENCES = Settings.model_fields["answer_max_sentences"].default
 MAX_REGION_SENTENCES = 2
 MIN_WORDS = 5  # shorter "sentences" are fragments such as a stray link text
 _NUMBERED = re.compile(r"^\d{1,3}[.)]\s")
