@@ -92,7 +92,7 @@ def years_found(retrieval, best) -> float:
     years = set(YEAR.findall(retrieval.question))
     if not years:
         return 1.0
-    chunks = [retrieval.passages[s.n - 1].chunk for s in best]
+    chunks = [retrieval.passages[n - 1].chunk for n in dict.fromkeys(s.n for s in best)]
     text = " ".join(f"{chunk.title} {chunk.text}" for chunk in chunks)
     return sum(year in text for year in years) / len(years)
 

@@ -111,10 +111,16 @@ def coverage(terms: set[str], words: set[str], idf: Callable[[str], float]) -> f
 
 
 def _found_weight(term: str, words: set[str], idf: Callable[[str], float]) -> float:
-    if term in words or any(len(w) >= MIN_PREFIX and w.startswith(term) for w in words if len(term) >= MIN_PREFIX):
+    """The term's IDF when a sentence word is it or begins with it; else that of the most specific
+    shorter word it begins with (see `term_matches` for the prefix rule); 0 when none matches."""
+    if term in words:
         return idf(term)
-    shorter = [w for w in words if len(w) >= MIN_PREFIX and len(term) >= MIN_PREFIX and term.startswith(w)]
-    return min(idf(term), max((idf(w) for w in shorter), default=0.0))
+    if len(term) < MIN_PREFIX:
+        return 0.0
+    prefixes = [w for w in words if len(w) >= MIN_PREFIX and (w.startswith(term) or term.startswith(w))]
+    if any(w.startswith(term) for w in prefixes):
+        return idf(term)
+    return min(idf(term), max((idf(w) for w in prefixes), default=0.0))
 
 
 def _is_item(sentence: str) -> bool:

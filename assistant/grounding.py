@@ -206,16 +206,16 @@ class Grounder:
         model copying a sentence sometimes changes a name ("Kultur i Blekinge" for "Musik i
         Blekinge"), which the word-overlap check cannot see; the source's own words are shown."""
         text = _plain(claim)
-        sentences = [s for n in cited for s in self.sources[n - 1].sentences if len(_plain(s)) >= MIN_COPIED_CHARS]
-        if any(_plain(s) == text for s in sentences):
+        plain = {s: _plain(s) for n in cited for s in self.sources[n - 1].sentences}
+        sources = {s: p for s, p in plain.items() if len(p) >= MIN_COPIED_CHARS}
+        if text in sources.values():
             return None
-        for sentence in sentences:
-            copied = _plain(sentence)
+        for sentence, copied in sources.items():
             if text.endswith(" " + copied) and len(text[: -len(copied)].split()) <= MAX_STRAY_WORDS:
                 return strip_citations(sentence)
-        edited = [(_words_changed(text, _plain(s)), s) for s in sentences]
-        changes, closest = min(edited, key=lambda pair: pair[0], default=(None, None))
-        if closest is not None and changes <= min(MAX_STRAY_WORDS, len(_plain(closest).split()) // WORDS_PER_CHANGE):
+        edited = [(_words_changed(text, copied), sentence, copied) for sentence, copied in sources.items()]
+        changes, closest, copied = min(edited, key=lambda found: found[0], default=(None, None, ""))
+        if closest is not None and changes <= min(MAX_STRAY_WORDS, len(copied.split()) // WORDS_PER_CHANGE):
             return strip_citations(closest)
         return None
 
