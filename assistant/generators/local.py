@@ -64,6 +64,7 @@ class LocalLlamaGenerator(ChatModelGenerator):
                     model_path=str(path),
                     n_ctx=self.settings.llm_context_tokens,
                     n_threads=self.settings.llm_threads,
+                    flash_attn=self.settings.llm_flash_attention,
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as error:
