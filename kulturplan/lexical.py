@@ -45,6 +45,9 @@ KEEP_VERSIONS = 2  # older saved indexes are removed; one stays for a process st
 _STATISTICS = "statistics.json"
 _MUNICIPALITY_VECTORS = "municipality_vectors.npy"  # rows in the order of municipality_chunks' lists
 VECTOR_PAGE = 1000  # vectors read from the store per request while building
+# How words become index terms (kulturplan.language's tokens and stem); a save made another way is
+# rebuilt, since its terms would not match a question's. Change it whenever `stem` changes.
+TOKENIZER = "snowball-sv"
 TOPICS = 50  # section headings kept for the refusal's "the documents cover, for example: …"
 
 
@@ -141,7 +144,7 @@ class LexicalIndex:
             if self.bm25 is not None:
                 self.bm25.save(str(staging))
             statistics = {
-                "ids": self.ids, "document_frequency": self.document_frequency, "topics": self.topics,
+                "tokenizer": TOKENIZER, "ids": self.ids, "document_frequency": self.document_frequency, "topics": self.topics,
                 "documents": [dataclasses.asdict(d) for d in self.documents],
                 "municipality_chunks": self.municipality_chunks,
             }  # fmt: skip
@@ -159,6 +162,8 @@ class LexicalIndex:
         import bm25s
 
         statistics = json.loads((folder / _STATISTICS).read_text(encoding="utf-8"))
+        if statistics.get("tokenizer") != TOKENIZER:  # an older release's save, or another stemmer's
+            raise ValueError(f"saved with tokenizer {statistics.get('tokenizer')!r}, not {TOKENIZER!r}")
         ids = statistics["ids"]
         documents = [IndexedDocument(**d) for d in statistics["documents"]]
         bm25 = bm25s.BM25.load(str(folder), mmap=True) if ids else None

@@ -83,6 +83,22 @@ def test_a_save_in_an_older_layout_is_replaced_not_left_blocking(indexed):
     assert is_saved(folder) and not (folder / "ids.json").exists()
     assert LexicalIndex.load(folder).ids == index.ids
 
+def test_a_save_made_with_another_tokenizer_is_rebuilt(indexed):
+    # Terms made by another stemmer would never match a question's terms made by the current one.
+    import json
+
+    settings, store = indexed
+    version = store.version()
+    statistics_file = index_folder(settings, version) / "statistics.json"
+    statistics = json.loads(statistics_file.read_text(encoding="utf-8"))
+    statistics["tokenizer"] = "another-stemmer"
+    statistics["document_frequency"] = {"stale": 1}
+    statistics_file.write_text(json.dumps(statistics), encoding="utf-8")
+    index = load_or_build(settings, store, version)
+    assert "stale" not in index.document_frequency and index.document_frequency
+    assert json.loads(statistics_file.read_text(encoding="utf-8"))["tokenizer"] != "another-stemmer"
+
+
 def test_a_municipality_search_here_equals_the_stores_restricted_search(indexed):
     # The saved vectors of the chunks naming a municipality rank them as Chroma's search among the
     # same ids does, so a chat process needs no filtered search on the server.
