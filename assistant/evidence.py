@@ -68,6 +68,7 @@ class ScoredSentence:
     score: float
     is_item: bool = False  # a list item or table row
     source: str = ""  # the passage's document
+    position: int = -1  # the passage's chunk's place in its document (a list may go on in the next)
 
 
 def question_terms(question: str) -> set[str]:
@@ -168,7 +169,8 @@ class EvidenceScorer:
             typed = holds_type(text, kind)
             total = self.weights.combine(float(similarity), cov, typed)
             scored.append(ScoredSentence(
-                n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text), passages[n - 1].chunk.source
+                n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),
+                passages[n - 1].chunk.source, passages[n - 1].chunk.position,
             ))  # fmt: skip
         return sorted(scored, key=lambda s: s.score, reverse=True)
 

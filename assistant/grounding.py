@@ -17,7 +17,8 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from kulturplan.language import (
-    citations_in, content_terms, names, numbers, sentence_spans, split_sentences, stem, strip_citations, tokens,
+    citations_in, content_terms, is_list_item, names, numbers, sentence_spans, split_sentences, stem,
+    strip_citations, tokens, without_marker,
 )  # fmt: skip
 from assistant.events import Event, EventKind, event
 from assistant.types import Passage
@@ -156,6 +157,20 @@ class Grounder:
                 return n
         return None
 
+    def _source_item(self, unit: str, cited: list[int]) -> bool:
+        """A short list item that is an item of a cited source's list, as written there ("- Tillgänglighet"
+        for "• Tillgänglighet. Lokaler ... ska vara tillgängliga"): a list's item, not a fragment."""
+        if not is_list_item(unit):
+            return False
+        item = without_marker(strip_citations(unit)).rstrip(" .").casefold()
+        for n in cited:
+            if item and 1 <= n <= len(self.sources):
+                for line in self.sources[n - 1].passage.chunk.text.splitlines():
+                    body = without_marker(line).casefold()
+                    if is_list_item(line) and (body.rstrip(" .") == item or body.startswith(item + ". ")):
+                        return True
+        return False
+
     # --- one unit (sentence or list item) --------------------------------------------------------
     def check(self, unit: str) -> str | None:
         """The unit with verified, renumbered citations; None when it must not be shown."""
@@ -168,10 +183,10 @@ class Grounder:
             return None
         if (self.trusted_frames and claim.endswith(":")) or (not content_terms(claim) and not numbers(claim)):
             return _without_citations(unit)  # connective text such as "Det här säger planen om X:"
-        if len(claim.lstrip("-•* ").split()) < MIN_CLAIM_WORDS:
+        cited = citations_in(unit)
+        if len(claim.lstrip("-•* ").split()) < MIN_CLAIM_WORDS and not self._source_item(unit, cited):
             self.state.events.append(event(EventKind.FRAGMENT_DROPPED, sentence=claim))
             return None
-        cited = citations_in(unit)
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(self.sources)]
         if len(valid) != len(set(cited)):
             self.state.events.append(event(EventKind.CITATION_REMOVED, numbers=sorted(set(cited) - set(valid))))

@@ -166,6 +166,11 @@ def is_list_item(line: str) -> bool:
     return bool(_LINE_MARKER.match(line))
 
 
+def without_marker(line: str) -> str:
+    """The line without its list marker ("• Tillgänglighet." -> "Tillgänglighet.")."""
+    return _LINE_MARKER.sub("", line, count=1).strip()
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage or an answer; list items and lines stay separate units, and a numbered
     item or heading keeps its number ("1. Fler deltagare.", not "1." and "Fler deltagare.")."""

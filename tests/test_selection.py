@@ -172,3 +172,54 @@ def test_an_introduction_with_no_list_after_it_brings_the_sentence_it_introduces
     after = prose("Visionen uttrycker att kulturen ska vara en självklar del av livet.", 2, 0.5)
     chosen = select_sentences([intro, vision, after], 0.0, 1, "Vad är visionen?")
     assert [s.text for s in chosen] == [intro.text, vision.text]
+
+
+def _item(text: str, n: int, order: int, score: float, position: int, is_item: bool = True) -> ScoredSentence:
+    return ScoredSentence(n, order, text, "4.1 Principer", 0.6, 0.5, False, score, is_item, "plan.pdf", position)
+
+
+def test_a_list_ends_where_another_is_introduced_and_goes_on_in_its_sections_next_chunk():
+    # A section's first chunk holds the first items; a list of subsection headings follows them; the
+    # next chunk of the same section holds the last items, each with a sentence that explains it.
+    intro = _item("Kulturpolitiken utgår från följande principer:", 1, 0, 1.0, 7, is_item=False)
+    first = [_item(f"• {p}.", 1, 1 + i, 0.8, 7) for i, p in enumerate(("Konstnärlig frihet", "Tillgänglighet"))]
+    outline = [_item("4 Principer och roller:", 1, 3, 0.5, 7, is_item=False),
+               _item("- 4.1 Principer", 1, 4, 0.5, 7), _item("- 4.2 Roller", 1, 5, 0.5, 7)]  # fmt: skip
+    chosen = select_sentences([intro, *first, *outline], 0.08, 3, "Vilka principer gäller?")
+    assert [s.text for s in chosen] == [intro.text, *(s.text for s in first)]
+
+    rest = [_item("• Hållbarhet.", 2, 6, 0.4, 8), _item("Turnéer samordnas för klimatets skull.", 2, 7, 0.4, 8, False),
+            _item("• Minoriteter.", 2, 8, 0.4, 8), _item("Stödformer:", 2, 9, 0.3, 8, False),
+            _item("- Projektbidrag", 2, 10, 0.3, 8)]  # fmt: skip
+    chosen = select_sentences([intro, *first, *rest], 0.08, 3, "Vilka principer gäller?")
+    assert [s.text for s in chosen] == [intro.text, *(s.text for s in first), "• Hållbarhet.", "• Minoriteter."]
+    # Not from another section's chunk, nor from a chunk that does not follow.
+    elsewhere = [replace_lead_in(rest[0], "5 Stöd"), replace_position(rest[2], 12)]
+    assert [s.text for s in select_sentences([intro, *first, *elsewhere], 0.08, 3, "Vilka principer gäller?")] == [
+        intro.text, *(s.text for s in first)
+    ]
+
+
+def replace_lead_in(s: ScoredSentence, lead_in: str) -> ScoredSentence:
+    from dataclasses import replace
+
+    return replace(s, lead_in=lead_in)
+
+
+def replace_position(s: ScoredSentence, position: int) -> ScoredSentence:
+    from dataclasses import replace
+
+    return replace(s, position=position)
+
+
+def test_a_short_item_of_a_cited_sources_list_is_kept_and_a_short_fragment_is_not():
+    from assistant.grounding import Grounder
+    from assistant.types import Passage
+    from kulturplan.chunks import Chunk
+
+    text = ("Kulturpolitiken utgår från följande principer:\n\n• Konstnärlig frihet och armlängds avstånd.\n\n"
+            "• Tillgänglighet. Lokaler och digitala tjänster ska vara tillgängliga.\n\nBlekinge museum har 62 anställda.")  # fmt: skip
+    passage = Passage(Chunk("d", "plan.md", "Plan", "md", 0, text, ("Principer",), 0, len(text)), 1.0)
+    assert Grounder([passage]).check("- Tillgänglighet [1].") == "- Tillgänglighet [1]."
+    assert Grounder([passage]).check("Blekinge museum [1].") is None  # no list item: a fragment
+    assert Grounder([passage]).check("- Digitala tjänster [1].") is None  # in the source, but no item of its list
