@@ -13,8 +13,8 @@ chunk of a section with the heading lines right above it, exactly as they stand 
 later chunks with the section's own heading line. `Chunk.start`/`end` are offsets in the document
 text (`sections()`): the first chunk's span includes its headings, so `full[start:end] == text`;
 for a later chunk the span is its body, and `text == heading + "\\n\\n" + full[start:end]`. The
-one derived text: a section's first chunk ends with the list of its subsections' headings
-(`subsection_lists`), which stand in the document further on.
+one derived text: a section's first chunk lists its subsections' headings right below its own
+headings (`subsection_lists`); the headings themselves stand in the document further on.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from kulturplan.language import is_introduction, is_list_item
 from kulturplan.region import RegionProfile, load_profile
 
 PARAGRAPH_SEPARATOR = "\n\n"
-# A section with at most this many subsections lists their headings after its first chunk's text (a
-# heading with no text of its own: after its first subsection's), as "Fokusområden 2023–2026:\n-
+# A section with at most this many subsections lists their headings in its first chunk (a heading
+# with no text of its own: in its first subsection's), as "Fokusområden 2023–2026:\n-
 # Världsarvet för alla\n- Barn och unga ...": a plan's named areas are often subsection headings, and
 # "Vilka fokusområden ...?" is answered by the list, not by "Programmet har fyra fokusområden."
 # More are a table of contents.
@@ -232,14 +232,15 @@ def chunk_document(
         for number, pieces in enumerate(_groups(section, max_tokens, tokenize)):
             body = PARAGRAPH_SEPARATOR.join(p.text for p in pieces)
             start, end = pieces[0].start, pieces[-1].start + len(pieces[-1].text)
+            # The subsection lists stand right below the headings, before the body: a body that goes
+            # on in the next chunk (a long list, a table) is not cut off from its rest by them.
+            lists = subsection_lists(section, found, document.title) if number == 0 else []
             if number == 0 and section.lead:
-                text, start = section.lead.text + PARAGRAPH_SEPARATOR + body, section.lead.start
+                text, start = PARAGRAPH_SEPARATOR.join([section.lead.text, *lists, body]), section.lead.start
             elif heading and not body.startswith(heading):
-                text = heading + PARAGRAPH_SEPARATOR + body
+                text = PARAGRAPH_SEPARATOR.join([heading, *lists, body])
             else:
-                text = body
-            if number == 0:
-                text = PARAGRAPH_SEPARATOR.join([text, *subsection_lists(section, found, document.title)])
+                text = PARAGRAPH_SEPARATOR.join([*lists, body])
             spans.append((section.heading_path, text, start, end, pieces))
 
     doc_id = document_id(source)
