@@ -112,14 +112,17 @@ def coverage(terms: set[str], words: set[str], idf: Callable[[str], float]) -> f
 
 
 def _found_weight(term: str, words: set[str], idf: Callable[[str], float]) -> float:
-    """The term's IDF when a sentence word is it or begins with it; else that of the most specific
-    shorter word it begins with (see `term_matches` for the prefix rule); 0 when none matches."""
+    """The term's IDF when a sentence word is it, begins with it, or is a compound it ends
+    ("folkbibliotek" for "bibliotek": Swedish compounds name their kind last); else that of the most
+    specific shorter word it begins with (see `term_matches` for the prefix rule); 0 when none matches."""
     if term in words:
         return idf(term)
     if len(term) < MIN_PREFIX:
         return 0.0
     prefixes = [w for w in words if len(w) >= MIN_PREFIX and (w.startswith(term) or term.startswith(w))]
     if any(w.startswith(term) for w in prefixes):
+        return idf(term)
+    if any(len(w) > len(term) and w.endswith(term) for w in words):
         return idf(term)
     return min(idf(term), max((idf(w) for w in prefixes), default=0.0))
 

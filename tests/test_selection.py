@@ -159,6 +159,10 @@ def test_a_term_found_only_as_a_more_common_shorter_word_counts_for_that_word_al
     # a longer sentence word holding the term is the term (a compound or an inflection)
     assert coverage({"bibliotek"}, {"biblioteksplan"}, idf) == 1.0
     assert coverage({"biblioteksplan"}, {"bibliotek"}, idf) == 1.0 / 2.5
+    # a compound that ends in the term is a kind of it ("folkbibliotek" is a library); a short term
+    # is no compound's head ("stöd" in "arrangörsstöd" could be anything's end)
+    assert coverage({"bibliotek"}, {"folkbibliotek", "karlshamn"}, idf) == 1.0
+    assert coverage({"stöd"}, {"arrangörsstöd"}, lambda term: 1.0) == 0.0
 
 
 def test_an_introduction_with_no_list_after_it_brings_the_sentence_it_introduces():
