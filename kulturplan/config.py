@@ -117,10 +117,10 @@ class Settings(BaseSettings):
     # without an LLM call. Calibrated with `python -m evals.calibrate` (evals/calibration.json holds
     # the figures); 0 never refuses early.
     answerability_weights: tuple[float, float, float, float, float, float, float] = (
-        0.7516, 0.3443, 1.9815, -1.2603, 0.5973, -0.7295, 1.9787
+        0.6532, 0.3599, 1.9906, -1.2587, 0.5841, -0.7166, 2.1397
     )
-    answerability_bias: float = -4.258
-    answerability_threshold: float = Field(0.2953, ge=0, le=1)
+    answerability_bias: float = -4.3473
+    answerability_threshold: float = Field(0.2947, ge=0, le=1)
     evidence_coverage_weight: float = Field(0.25, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
     # Extractive answer length: the margin and count whose replayed answers were best within the
     # wrong-document and citation-precision bounds (evals/calibrate.py, evals/calibration.json).
