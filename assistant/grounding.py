@@ -160,16 +160,13 @@ class Grounder:
     def _source_item(self, unit: str, cited: list[int]) -> bool:
         """A short list item that is an item of a cited source's list, as written there ("- Tillgänglighet"
         for "• Tillgänglighet. Lokaler ... ska vara tillgängliga"): a list's item, not a fragment."""
-        if not is_list_item(unit):
-            return False
         item = without_marker(strip_citations(unit)).rstrip(" .").casefold()
-        for n in cited:
-            if item and 1 <= n <= len(self.sources):
-                for line in self.sources[n - 1].passage.chunk.text.splitlines():
-                    body = without_marker(line).casefold()
-                    if is_list_item(line) and (body.rstrip(" .") == item or body.startswith(item + ". ")):
-                        return True
-        return False
+        if not is_list_item(unit) or not item:
+            return False
+        texts = [self.sources[n - 1].passage.chunk.text for n in cited if 1 <= n <= len(self.sources)]
+        lines = [line for text in texts for line in text.splitlines()]
+        bodies = (without_marker(line).casefold() for line in lines if is_list_item(line))
+        return any(body.rstrip(" .") == item or body.startswith(item + ". ") for body in bodies)
 
     # --- one unit (sentence or list item) --------------------------------------------------------
     def check(self, unit: str) -> str | None:

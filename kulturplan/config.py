@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     llm_model_path: str = Field("", description="GGUF file; empty = the fetched Qwen2.5 GGUF.")
     llm_context_tokens: int = Field(4096, ge=512)
     llm_threads: int = Field(2, ge=1)
-    # Flash attention: prompt evaluation 104 -> 118 tokens/s on 2 cores (AVX-512 build), same answers.
+    # Flash attention: prompt evaluation 104 -> 118 tokens/s on 2 cores (AVX-512 build), same devset accuracy.
     llm_flash_attention: bool = Field(True, description="llama.cpp's flash attention for the local model.")
     llm_max_tokens: int = Field(300, ge=16, description="Longest LLM answer, in tokens.")
     llm_max_passages: int = Field(
