@@ -29,15 +29,16 @@ endif
 LLAMA_WHEELS := $(HOME)/.cache/kulturplan/wheels/$(shell echo '$(LLAMA_PIN) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-16)
 
 # torch first: `torch==2.13.0` takes the CPU build on disk; any later "torch>=..." is then satisfied
-# and pip pulls no CUDA. llama-cpp-python is installed from its own wheel first (see LLAMA_WHEELS).
-$(VENV)/.installed: pyproject.toml
+# and pip pulls no CUDA. llama-cpp-python is installed from its own wheel first (see LLAMA_WHEELS),
+# replacing a build of the same version made with other flags; a changed Makefile installs again.
+$(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 		$(BIN)/pip wheel --quiet --no-cache-dir --no-deps -w $(LLAMA_WHEELS) '$(LLAMA_PIN)'
-	$(BIN)/pip install --quiet $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
