@@ -125,7 +125,10 @@ def _list_start(sentences: list[ScoredSentence], best: ScoredSentence) -> int:
 
 
 def prompt_sentences(ranked: list[ScoredSentence], chosen: list[ScoredSentence], total: int) -> list[ScoredSentence]:
-    """What the LLM reads: the extractive answer's selection `chosen`, then the next best sentences,
-    up to `total` (more when a whole list or table is selected), in reading order."""
-    more = [s for s in ranked if s not in chosen][: max(0, total - len(chosen))]
+    """What the LLM reads: the extractive answer's selection `chosen`, then the next best sentences
+    of the same documents, up to `total` (more when a whole list or table is selected), in reading
+    order. Sentences of other documents stay out: another period's plan or another body's prize
+    reads like the answer to a small model, which then states it (the selection already weighed them)."""
+    sources = {s.source for s in chosen}
+    more = [s for s in ranked if s not in chosen and (not sources or s.source in sources)][: max(0, total - len(chosen))]
     return sorted(chosen + more, key=lambda s: s.order)

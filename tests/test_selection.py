@@ -60,6 +60,9 @@ def test_the_llm_reads_the_selection_then_the_next_best_under_the_passages_own_n
     ranked = sorted(prose, key=lambda s: s.score, reverse=True)
     chosen = prompt_sentences(ranked, select_sentences(ranked, 0.08, 3, "Vad är Blekingemodellen?"), total=2)
     assert [s.text for s in chosen] == [prose[1].text, prose[2].text]  # the best, then the next best
+    # the next best of another document stays out, however many places are left
+    more = prompt_sentences(ranked, select_sentences(ranked, 0.08, 1, "Vad är Blekingemodellen?"), total=3)
+    assert [s.source for s in more] == ["b.md", "b.md"]
     passage = lambda section: SimpleNamespace(chunk=SimpleNamespace(section=section, title="T"))  # noqa: E731
     request = SimpleNamespace(passages=[passage("Bibliotek"), passage("Annat"), passage("Skolan")],
                               question="Vad är Blekingemodellen?", english=False)  # fmt: skip
