@@ -71,9 +71,9 @@ def in_list(sentence: ScoredSentence) -> bool:
 def _whole_list(ranked: list[ScoredSentence], anchor: ScoredSentence) -> list[ScoredSentence]:
     """The list `anchor` belongs to (or introduces) in its passage: introduction and items."""
     same_passage = sorted((s for s in ranked if s.n == anchor.n), key=lambda s: s.order)
-    start = _list_start(same_passage, anchor)
+    start = _list_start(same_passage, anchor)  # never after the anchor
     # The list ends where another one is introduced ("Fokusområden:" after the last goal).
-    end = next((s.order for s in same_passage if s.order > max(start, anchor.order) and is_introduction(s.text)), None)
+    end = next((s.order for s in same_passage if s.order > anchor.order and is_introduction(s.text)), None)
     items = [s for s in same_passage if s.is_item and s.order >= start and (end is None or s.order < end)]
     if end is None and items:
         items += _items_continued(ranked, anchor)
@@ -88,9 +88,10 @@ def _whole_list(ranked: list[ScoredSentence], anchor: ScoredSentence) -> list[Sc
 def _items_continued(ranked: list[ScoredSentence], anchor: ScoredSentence) -> list[ScoredSentence]:
     """The items a list running to the end of its chunk has in the next chunk of its section, when
     that chunk was retrieved too: the items up to the next introduction (a long list spans chunks)."""
+    if anchor.position < 0:  # the chunk's place is unknown
+        return []
     following = sorted(
-        (s for s in ranked if s.source == anchor.source and s.lead_in == anchor.lead_in
-         and anchor.position >= 0 and s.position == anchor.position + 1),
+        (s for s in ranked if s.source == anchor.source and s.lead_in == anchor.lead_in and s.position == anchor.position + 1),
         key=lambda s: s.order,
     )
     items = []
