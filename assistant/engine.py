@@ -7,6 +7,7 @@ generation with its per-sentence grounding check and extractive fallback) until 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,8 @@ from kulturplan.embedding import Embedder, make_embedder
 from kulturplan.language import is_english
 from kulturplan.region import RegionProfile
 from kulturplan.store import ChunkStore, IndexedDocument
+
+logger = logging.getLogger(__name__)
 
 OFF_TOPIC_SV = "Jag svarar bara på frågor om kulturplanen, utifrån det som står i den."
 OFF_TOPIC_EN = "I only answer questions about the culture plan, from what it says."
@@ -65,9 +68,10 @@ class Assistant:
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = make_embedder(self.settings)
-        return self._embedder
+        with self._lock:  # a warm-up and a first question at once make one embedder, not two
+            if self._embedder is None:
+                self._embedder = make_embedder(self.settings)
+            return self._embedder
 
     @property
     def evidence_scorer(self) -> EvidenceScorer:
@@ -93,9 +97,22 @@ class Assistant:
 
     @property
     def retriever(self) -> HybridRetriever:
-        if self._retriever is None:
-            self._retriever = HybridRetriever(self.settings, self.store, self.embedder)
-        return self._retriever
+        embedder = self.embedder
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = HybridRetriever(self.settings, self.store, embedder)
+            return self._retriever
+
+    def warm_up(self) -> bool:
+        """Load what every question needs (the embedding model, compiled, and the lexical index) by
+        retrieving once, so that the first person to ask after a start does not wait ~10 s for it.
+        False when something failed to load: the first question then says what, in Swedish."""
+        try:
+            self.retriever.retrieve(self.profile.name)
+        except Exception as error:  # noqa: BLE001 - reported to the person who asks, not here
+            logger.warning("warm-up failed: %s", error)
+            return False
+        return True
 
     def queue_for(self, generator: Generator) -> ModelQueue | None:
         """The line in front of a generator that answers one question at a time; None for the others."""

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     )
     embedding_dtype: str = Field("bfloat16", description="torch dtype for the embedder on CPU.")
     embedding_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
+    embedding_compile: bool = Field(
+        True,
+        description="Compile the embedder's layers with torch.compile (a question: p95 50 -> 41 ms on 2 "
+        "cores); the first start on a machine compiles for ~20 s, later ones load the cache in ~3 s.",
+    )
     embedding_document_prompt: str = Field("title: {title} | text: {text}")
     embedding_query_prompt: str = Field("task: search result | query: {query}")
 
@@ -154,6 +159,11 @@ class Settings(BaseSettings):
     @property
     def models_root(self) -> Path:
         return self.models_dir.expanduser()
+
+    @property
+    def runtime_cache(self) -> Path:
+        """Files derived from the models on this machine (compiled kernels, mapped weights)."""
+        return self.models_root / ".runtime"
 
     @property
     def embedding_model_path(self) -> str:

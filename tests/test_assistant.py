@@ -293,3 +293,26 @@ def test_extractive_municipality_answer_uses_the_overview_grouping(indexed):
     local, _, regional = answer.text.partition("Dessutom når regionala verksamheter hela Blekinge")
     assert "konstresurscentrum" in local and "två gånger varje år" in regional
     assert_citations_consistent(answer)
+
+
+# --- warm-up ---------------------------------------------------------------------------------------
+def test_warm_up_loads_what_a_question_needs_once(indexed):
+    assistant = make_assistant(indexed)
+    embedder = assistant.embedder
+    before = len(embedder.embedded_texts)
+    assert assistant.warm_up()
+    assert len(embedder.embedded_texts) == before + 1  # the embedding model ran: loaded and compiled
+    retriever = assistant.retriever
+    assistant.ask("Vilken kultur finns i Ronneby?", generator="extractive")
+    assert assistant.retriever is retriever  # the question used what the warm-up loaded
+
+
+def test_a_failing_warm_up_is_logged_not_raised(indexed, caplog):
+    class BrokenEmbedder(FakeEmbedder):
+        def _encode(self, texts):
+            raise RuntimeError("modellen saknas")
+
+    settings, store, _ = indexed
+    assistant = Assistant(settings, store=store, embedder=BrokenEmbedder())
+    assert not assistant.warm_up()
+    assert "warm-up failed: modellen saknas" in caplog.text

@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import logging  # noqa: E402
+import threading  # noqa: E402
 
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
@@ -98,4 +99,6 @@ def launch(app: gr.Blocks, settings: Settings, host: str | None = None, port: in
 def serve(settings: Settings, host: str | None = None, port: int | None = None, *, block: bool = True):
     """Build the assistant and the app and serve it on host:port (default 127.0.0.1:7860)."""
     assistant = Assistant(settings)
+    # While the page loads and the person types, not inside their first question.
+    threading.Thread(target=assistant.warm_up, name="warm-up", daemon=True).start()
     return launch(build_app(assistant, settings), settings, host, port, block=block)
