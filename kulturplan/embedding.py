@@ -122,9 +122,10 @@ class SentenceTransformerEmbedder(Embedder):
         model_runtime.map_token_embeddings(transformer, self.runtime_cache / "weights", _source_key(source))
         if not self.compile_layers:
             return
-        model_runtime.inductor_cache(self.runtime_cache / "inductor")
-        blocks = model_runtime.compile_repeated_blocks(transformer)
+        blocks: list = []
         try:  # compiles now, at load, rather than inside the first question
+            model_runtime.inductor_cache(self.runtime_cache / "inductor")
+            blocks = model_runtime.compile_repeated_blocks(transformer)
             self._run(model, "uppvärmning")
             self.compiled = True
         except Exception as error:  # no C compiler, an unwritable cache, an op inductor lacks: run eagerly

@@ -151,3 +151,24 @@ def test_an_embedder_whose_compilation_fails_runs_eagerly(real_settings_base, mo
     assert not embedder.compiled
     assert "uncompiled: no C compiler" in caplog.text
     assert vector.shape == (768,) and abs(np.linalg.norm(vector) - 1) < 1e-3
+
+
+@pytest.mark.integration
+def test_an_embedder_on_a_read_only_model_cache_runs_from_memory(real_settings_base, tmp_path, monkeypatch, caplog):
+    """A models folder shared read-only: no map, no compiled kernels, the same vectors, one warning each."""
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # as in a new process
+    blocked = tmp_path / "read-only"
+    blocked.write_text("a file where the runtime folder would be")
+    embedder = SentenceTransformerEmbedder(
+        real_settings_base.embedding_model_path,
+        runtime_cache=blocked / "runtime",
+        compile_layers=True,
+        document_prompt=real_settings_base.embedding_document_prompt,
+        query_prompt=real_settings_base.embedding_query_prompt,
+    )
+    with caplog.at_level(logging.WARNING):
+        vector = embedder.embed_query(QUESTIONS[0])
+    assert not embedder.compiled
+    assert _mapped_file_of(embedder.model[0].auto_model.get_input_embeddings().weight) is None
+    assert "keeping the token embeddings in memory" in caplog.text and "uncompiled" in caplog.text
+    assert abs(np.linalg.norm(vector) - 1) < 1e-3
