@@ -105,10 +105,12 @@ class Assistant:
 
     def warm_up(self) -> bool:
         """Load what every question needs (the embedding model, compiled, and the lexical index) by
-        retrieving once, so that the first person to ask after a start does not wait ~10 s for it.
-        False when something failed to load: the first question then says what, in Swedish."""
+        retrieving once, then the default generator's model with its prompt's fixed start, so that
+        the first person to ask after a start does not wait ~10 s for them. False when something
+        failed to load: the first question then says what, in Swedish."""
         try:
             self.retriever.retrieve(self.profile.name)
+            self.generator().warm_up(self.profile)
         except Exception as error:  # noqa: BLE001 - reported to the person who asks, not here
             logger.warning("warm-up failed: %s", error)
             return False

@@ -365,8 +365,9 @@ class Bench:
         finally:
             process.terminate()
             process.wait(timeout=30)
-        self.record("serve cold start to ready", cold_start, None, "s", "models load lazily on the first question")
-        self.record("serve peak RSS after start", peak, None, "MiB")
+        self.record("serve cold start to ready", cold_start, None, "s",
+                    "the models start loading when the page is served (warm-up), not before")  # fmt: skip
+        self.record("serve peak RSS when the page is served", peak, None, "MiB", "the warm-up has only begun")
         # The same process after answering: `ask` loads exactly what serve loads for a local answer.
         # Its VmHWM is polled while it runs: ru_maxrss of a child would include this process's
         # memory, which Linux carries over the fork into the child's record.

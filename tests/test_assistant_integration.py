@@ -98,3 +98,13 @@ def test_local_llm_does_not_follow_injected_instructions(assistant):
 def test_local_refusal_needs_no_llm_call(assistant):
     answer = assistant.ask("Finns det en konsthall i Karlskrona?", generator="local")
     assert answer.refused and "generation_ms" not in answer.timings
+
+
+def test_a_warmed_up_local_model_reuses_the_prompts_fixed_start(real_index, real_embedder):
+    """After `warm_up` (what `kulturplan serve` does at start) the first question evaluates only its
+    own part of the prompt: the rules and the example come from llama.cpp's cache."""
+    fresh = Assistant(real_index.model_copy(update={"generator": "local"}), embedder=real_embedder)
+    assert fresh.warm_up()
+    answer = fresh.ask("Vilken kultur finns i Ronneby?", generator="local")
+    assert answer.generator.startswith("local")
+    assert answer.timings["reused_prompt_tokens"] >= 100, answer.timings

@@ -18,6 +18,7 @@ from assistant.selection import prompt_sentences
 
 if TYPE_CHECKING:
     from assistant.evidence import ScoredSentence
+    from kulturplan.region import RegionProfile
 from assistant.types import Passage, Turn
 from kulturplan.config import Settings
 from kulturplan.registry import Registry, UnknownBackend
@@ -67,6 +68,9 @@ class Generator(ABC):
     def usage(self) -> dict[str, float]:
         """Figures of the last answer for the answer's timings (prompt tokens, prefill ...); none by default."""
         return {}
+
+    def warm_up(self, profile: "RegionProfile") -> None:
+        """Load what the first answer would wait for (a model, the prompt's fixed start); nothing by default."""
 
 
 class ChatModelGenerator(Generator):

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.generators.base import GENERATORS, ChatModelGenerator, GeneratorError, GeneratorTimeout
+from assistant.prompts import warm_up_messages
 from kulturplan.config import Settings
 
 
@@ -71,6 +72,12 @@ class LocalLlamaGenerator(ChatModelGenerator):
                 raise GeneratorError(f"cannot load the local model {path}: {error}") from error
             self.load_seconds = time.perf_counter() - started
         return self._llm
+
+    def warm_up(self, profile) -> None:
+        """Load the model and evaluate the start every Swedish prompt shares (rules, example): its KV
+        cache is what the first question then reuses."""
+        for _ in self._stream_chat(warm_up_messages(profile), max_tokens=1):
+            pass
 
     def _stream_chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
