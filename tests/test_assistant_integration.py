@@ -108,3 +108,19 @@ def test_a_warmed_up_local_model_reuses_the_prompts_fixed_start(real_index, real
     answer = fresh.ask("Vilken kultur finns i Ronneby?", generator="local")
     assert answer.generator.startswith("local")
     assert answer.timings["reused_prompt_tokens"] >= 100, answer.timings
+
+
+def test_prompt_lookup_decoding_is_used_as_configured(real_index):
+    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+    from assistant.generators.local import LocalLlamaGenerator
+
+    on = LocalLlamaGenerator(real_index.model_copy(update={"llm_prompt_lookup_tokens": 4}))
+    assert isinstance(on.llm.draft_model, LlamaPromptLookupDecoding)
+    # The second answer reuses the first one's cached prompt start: the case that failed in `eval`
+    # when the logits buffer was sized without the draft model.
+    for question in ("Vad gör Musik i Blekinge?", "Vad gör Blekinge museum?"):
+        reply = on.complete([{"role": "user", "content": f"Svara kort. {question}"}], max_tokens=24)
+        assert reply
+    off = LocalLlamaGenerator(real_index.model_copy(update={"llm_prompt_lookup_tokens": 0}))
+    assert off.llm.draft_model is None

@@ -60,18 +60,31 @@ class LocalLlamaGenerator(ChatModelGenerator):
             from llama_cpp import Llama
 
             started = time.perf_counter()
+            draft = self._draft_model()
             try:
                 self._llm = Llama(
                     model_path=str(path),
                     n_ctx=self.settings.llm_context_tokens,
                     n_threads=self.settings.llm_threads,
                     flash_attn=self.settings.llm_flash_attention,
+                    draft_model=draft,
+                    # llama-cpp-python 0.3.36 sizes its logits buffer by this argument, not by the
+                    # draft model it keeps every position's logits for: without it `eval` fails.
+                    logits_all=draft is not None,
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as error:
                 raise GeneratorError(f"cannot load the local model {path}: {error}") from error
             self.load_seconds = time.perf_counter() - started
         return self._llm
+
+    def _draft_model(self):
+        """Prompt-lookup decoding (`llm_prompt_lookup_tokens`), or None."""
+        if not self.settings.llm_prompt_lookup_tokens:
+            return None
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+        return LlamaPromptLookupDecoding(num_pred_tokens=self.settings.llm_prompt_lookup_tokens)
 
     def warm_up(self, profile) -> None:
         """Load the model and evaluate the start every Swedish prompt shares (rules, example): its KV
