@@ -107,19 +107,20 @@ QUESTIONS = ["Vilken kultur finns i Ronneby?", "Hur mycket får Blekinge museum 
 DOCUMENTS = ["Karlskrona blev världsarv 1998.", "Kulturrådet fördelar medel till regionerna enligt kultursamverkansmodellen."]
 
 
+def _embedder(settings, **adaptations) -> SentenceTransformerEmbedder:
+    """The real model, with the given `runtime_cache` and `compile_layers` (none: eager, in memory)."""
+    return SentenceTransformerEmbedder(
+        settings.embedding_model_path,
+        document_prompt=settings.embedding_document_prompt,
+        query_prompt=settings.embedding_query_prompt,
+        **adaptations,
+    )
+
+
 @pytest.mark.integration
-def test_the_adapted_embedder_gives_the_eager_embedders_vectors(real_settings_base, tmp_path):
-    kwargs = dict(
-        document_prompt=real_settings_base.embedding_document_prompt,
-        query_prompt=real_settings_base.embedding_query_prompt,
-    )
-    eager = SentenceTransformerEmbedder(real_settings_base.embedding_model_path, **kwargs)
-    adapted = SentenceTransformerEmbedder(
-        real_settings_base.embedding_model_path,
-        runtime_cache=real_settings_base.runtime_cache,
-        compile_layers=True,
-        **kwargs,
-    )
+def test_the_adapted_embedder_gives_the_eager_embedders_vectors(real_settings_base):
+    eager = _embedder(real_settings_base)
+    adapted = _embedder(real_settings_base, runtime_cache=real_settings_base.runtime_cache, compile_layers=True)
     queries = [np.stack([e.embed_query(q) for q in QUESTIONS]) for e in (eager, adapted)]
     documents = [e.embed_documents(DOCUMENTS, ["titel", "titel"]) for e in (eager, adapted)]
     assert adapted.compiled
@@ -139,13 +140,7 @@ def test_an_embedder_whose_compilation_fails_runs_eagerly(real_settings_base, mo
         return blocks
 
     monkeypatch.setattr(model_runtime, "compile_repeated_blocks", failing_compile)
-    embedder = SentenceTransformerEmbedder(
-        real_settings_base.embedding_model_path,
-        runtime_cache=real_settings_base.runtime_cache,
-        compile_layers=True,
-        document_prompt=real_settings_base.embedding_document_prompt,
-        query_prompt=real_settings_base.embedding_query_prompt,
-    )
+    embedder = _embedder(real_settings_base, runtime_cache=real_settings_base.runtime_cache, compile_layers=True)
     with caplog.at_level(logging.WARNING):
         vector = embedder.embed_query(QUESTIONS[0])
     assert not embedder.compiled
@@ -159,13 +154,7 @@ def test_an_embedder_on_a_read_only_model_cache_runs_from_memory(real_settings_b
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # as in a new process
     blocked = tmp_path / "read-only"
     blocked.write_text("a file where the runtime folder would be")
-    embedder = SentenceTransformerEmbedder(
-        real_settings_base.embedding_model_path,
-        runtime_cache=blocked / "runtime",
-        compile_layers=True,
-        document_prompt=real_settings_base.embedding_document_prompt,
-        query_prompt=real_settings_base.embedding_query_prompt,
-    )
+    embedder = _embedder(real_settings_base, runtime_cache=blocked / "runtime", compile_layers=True)
     with caplog.at_level(logging.WARNING):
         vector = embedder.embed_query(QUESTIONS[0])
     assert not embedder.compiled
