@@ -130,7 +130,7 @@ class SentenceTransformerEmbedder(Embedder):
             self.compiled = True
         except Exception as error:  # no C compiler, an unwritable cache, an op inductor lacks: run eagerly
             model_runtime.restore_eager(blocks)
-            logger.warning("embedding model runs uncompiled: %s", str(error).splitlines()[0] if str(error) else error)
+            logger.warning("embedding model runs uncompiled: %s", next(iter(str(error).splitlines()), type(error).__name__))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:

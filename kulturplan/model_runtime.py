@@ -51,9 +51,11 @@ def _write_atomically(path: Path, weight) -> None:
     import torch
 
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    raw = weight.detach().contiguous().view(torch.uint8 if weight.element_size() == 1 else torch.int16)
-    raw.numpy().tofile(partial)
-    os.replace(partial, path)
+    try:
+        weight.detach().contiguous().view(torch.uint8).numpy().tofile(partial)  # the raw bytes, any dtype
+        os.replace(partial, path)
+    finally:  # a full disk leaves no half file behind
+        partial.unlink(missing_ok=True)
 
 
 def map_token_embeddings(model, folder: Path, source_key: str) -> bool:
