@@ -167,6 +167,7 @@ class Assistant:
             yield answer
             return
         chosen = self._generator_or_fallback(answer, generator)
+        self.retriever.bm25()  # its index's vocabulary judges which words are generic from here on
         answer.standalone_question = self._standalone(plan_question, history, chosen)
         context = Question(
             self, answer.standalone_question, english, history, chosen, answer, started, max_passages, municipality

@@ -21,9 +21,10 @@ from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import idf_function
-from kulturplan.language import content_terms, is_english, is_stopword, stem, tokens
+from kulturplan.language import content_terms, is_english, is_stopword, stem, tokens, use_vocabulary
 from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_length
 from kulturplan.store import ChunkStore
+from kulturplan.vocabulary import CorpusVocabulary, GenericWordRule
 
 # Re-check the collection for changes at most this often (ingestion runs in another process).
 VERSION_CHECK_SECONDS = 5.0
@@ -49,8 +50,10 @@ class Bm25Index:
     """The saved lexical index (kulturplan.lexical) with what the assistant reads from its statistics:
     word weights, spelling correction and the question's words the documents lack."""
 
-    def __init__(self, lexical: LexicalIndex):
+    def __init__(self, lexical: LexicalIndex, rule: GenericWordRule):
         self.lexical = lexical
+        # Which question words are generic (the domain's, the framing ones) follows this index.
+        self.vocabulary = CorpusVocabulary(lexical, rule)
         frequency = lexical.document_frequency
         # How much a word of the question tells (assistant.evidence) comes from the documents'
         # own frequencies, recomputed whenever the index changes, not from a word list.
@@ -130,8 +133,10 @@ class HybridRetriever:
                 if version != self._version:
                     if self._version is not None:
                         self.store.refresh()  # another process changed the index: reload its vectors
-                    self._bm25 = Bm25Index(load_or_build(self.settings, self.store, version))
+                    self._bm25 = Bm25Index(load_or_build(self.settings, self.store, version), self.settings.generic_word_rule)
                     self._version = version
+            # The language layer judges generic words by this index's statistics (one index a process).
+            use_vocabulary(self._bm25.vocabulary)
             return self._bm25
 
     # --- retrieval -----------------------------------------------------------------------------

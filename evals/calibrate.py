@@ -72,6 +72,7 @@ def collect(assistant, questions: list[GoldQuestion]) -> list[QuestionRow]:
     from assistant.types import history_from_json
 
     rows = []
+    assistant.retriever.bm25()  # its index's vocabulary judges generic words before questions are prepared
     for gold in questions:
         question = strip_instructions(gold.question)[0] or gold.question
         if gold.history:

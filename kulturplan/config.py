@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 if TYPE_CHECKING:
     from kulturplan.region import RegionProfile
+    from kulturplan.vocabulary import GenericWordRule
 
 CONFIG_ENV = "KULTURPLAN_CONFIG"
 DEFAULT_CONFIG_FILE = "kulturplan.toml"
@@ -121,6 +122,15 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     max_passages: int = Field(4, ge=1, le=12, description="Passages given to the generator.")
     max_municipality_passages: int = Field(6, ge=1, description="Cap on a named municipality's own passages.")
+    # Generic words (kulturplan/vocabulary.py), judged from the index's statistics: a domain word fills
+    # this share of the chunks alone or as the start of compounds; a framing word is at least the
+    # common Zipf (wordfreq) common in Swedish, or at least the framing Zipf and used by the documents
+    # less than 10**lift times as often as by Swedish at large.
+    # Calibrated with `python -m evals.calibrate_vocabulary` (evals/vocabulary_calibration.json).
+    generic_domain_share: float = Field(0.4, ge=0, le=1.01)
+    generic_framing_zipf: float = Field(4.5, ge=0, le=8.1)
+    generic_framing_lift: float = Field(0.5, ge=-5, le=5)
+    generic_common_zipf: float = Field(6.0, ge=0, le=8.1)
     # Answerability (assistant/answerability.py): a logistic model of the evidence (best sentence's
     # score, best passage's dense similarity, word coverage, specificity of a word the documents
     # lack, the asked-for kind found, specificity of the asked-for noun when lacking, the question's
@@ -128,10 +138,10 @@ class Settings(BaseSettings):
     # without an LLM call. Calibrated with `python -m evals.calibrate` (evals/calibration.json holds
     # the figures); 0 never refuses early.
     answerability_weights: tuple[float, float, float, float, float, float, float] = (
-        0.6532, 0.3599, 1.9906, -1.2587, 0.5841, -0.7166, 2.1397
+        0.2435, 0.2951, 2.0743, -1.2293, 0.6217, -0.4744, 2.0494
     )
-    answerability_bias: float = -4.3473
-    answerability_threshold: float = Field(0.2947, ge=0, le=1)
+    answerability_bias: float = -4.2541
+    answerability_threshold: float = Field(0.3118, ge=0, le=1)
     evidence_coverage_weight: float = Field(0.25, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
     # Extractive answer length: the margin and count whose replayed answers were best within the
     # wrong-document and citation-precision bounds (evals/calibrate.py, evals/calibration.json).
@@ -139,7 +149,7 @@ class Settings(BaseSettings):
         0.08, ge=0, le=2, description="Sentences scoring within this of the best one join the extractive answer."
     )
     answer_max_sentences: int = Field(4, ge=1, le=12, description="Most sentences in an extractive answer (lists aside).")
-    evidence_type_weight: float = Field(0.0, ge=0, le=5, description="Weight of holding the asked-for kind (number, date, name).")
+    evidence_type_weight: float = Field(0.1, ge=0, le=5, description="Weight of holding the asked-for kind (number, date, name).")
 
     # Answering
     generator: str = Field("local", description="local, extractive or openai.")
@@ -165,6 +175,14 @@ class Settings(BaseSettings):
     @property
     def models_root(self) -> Path:
         return self.models_dir.expanduser()
+
+    @property
+    def generic_word_rule(self) -> "GenericWordRule":
+        from kulturplan.vocabulary import GenericWordRule
+
+        return GenericWordRule(
+            self.generic_domain_share, self.generic_framing_zipf, self.generic_framing_lift, self.generic_common_zipf
+        )
 
     @property
     def runtime_cache(self) -> Path:

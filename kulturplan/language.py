@@ -4,8 +4,10 @@ Every other module calls these functions, so that "a sentence" or "a content wor
 thing in ingestion, retrieval, the grounding check and the answer. Sentences come from NLTK's Punkt
 model for Swedish (it knows "bl.a.", "t.ex." and "ca"), which llama-index-core ships in its NLTK
 cache; stems from Snowball's Swedish stemmer (PyStemmer); stopwords from bm25s's Swedish and English
-lists plus the words a region profile registers (its own name, which every passage shares); how
-common a word is in Swedish at large from wordfreq.
+lists, the interrogatives, the words a region profile registers (its own name, which every passage
+shares) and the generic words of the loaded index (kulturplan.vocabulary: its domain's words and the
+words that frame a question, judged from its statistics); how common a word is in Swedish at large
+from wordfreq.
 """
 
 from __future__ import annotations
@@ -19,20 +21,6 @@ from pathlib import Path
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
 
-# Words that say nothing about what a passage is about in this domain: question words and words
-# every culture-plan passage shares. They are left out when judging support and coverage.
-GENERIC_WORDS = {
-    "finns", "finnas", "fanns", "vilken", "vilket", "vilka", "vad", "hur", "var", "när", "vem", "vems",
-    "kultur", "kulturen", "kulturplan", "kulturplanen", "planen", "plan",
-    "region", "regionen", "regionala", "regional", "kommun", "kommunen", "kommuner", "kommunerna",
-    "göra", "gör", "ska", "skall", "också", "även", "enligt", "säger", "står", "handlar", "berätta",
-    "beskriv", "mer", "kan", "får", "ges", "olika", "bland", "annat", "många", "flera", "andra",
-    # Words that frame a question rather than name its subject.
-    "organisation", "organisationer", "aktör", "aktörer", "bakom", "står", "utgår", "uppgift", "uppgifter",
-    "roll", "rollen", "vill", "bra", "använda", "samhället", "samhälle", "konstform", "konstformer", "varför",
-    "händer", "hände", "hända", "gäller", "sker", "görs", "pågår", "erbjuds", "erbjuder", "arbetar",
-    "what", "which", "who", "how", "does", "say", "tell", "about", "plan", "culture", "cultural",
-}  # fmt: skip
 # English function words that never occur in Swedish text, for telling the question's language.
 ENGLISH_WORDS = {
     "what", "which", "who", "whom", "how", "why", "where", "when", "is", "are", "was", "the", "does", "do",
@@ -45,8 +33,13 @@ QUESTION_WORDS = frozenset({
     "what", "which", "who", "whom", "whose", "how", "why", "where", "when",
 })  # fmt: skip
 
-STOPWORDS: set[str] = set(STOPWORDS_SWEDISH) | set(STOPWORDS_EN) | GENERIC_WORDS
+# Function words and interrogatives (grammar, closed classes); the words of the documents' domain and
+# the words that frame a question are judged from statistics by the registered vocabulary.
+STOPWORDS: set[str] = set(STOPWORDS_SWEDISH) | set(STOPWORDS_EN) | QUESTION_WORDS
 _stopwords_lock = threading.Lock()
+# The index's judgement of generic words (kulturplan.vocabulary.CorpusVocabulary); None before an
+# index is loaded, when only grammar's stopwords count.
+_vocabulary = None
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Names keep their hyphens ("Blekinge-Kronoberg"); budget tokens count punctuation too.
@@ -60,6 +53,13 @@ def add_stopwords(words: Iterable[str]) -> None:
     """Register domain words (a region's own name) that every passage shares; additive and idempotent."""
     with _stopwords_lock:
         STOPWORDS.update(word.lower() for word in words)
+
+
+def use_vocabulary(vocabulary) -> None:
+    """Judge generic words with `vocabulary` (an object with `is_generic(word)`, built from the loaded
+    index's statistics) from now on, in this process; None judges by grammar alone."""
+    global _vocabulary
+    _vocabulary = vocabulary
 
 
 # --- words and stems ----------------------------------------------------------------------------------
@@ -91,8 +91,8 @@ def budget_tokens(text: str) -> list[str]:
 
 
 def content_terms(text: str) -> set[str]:
-    """Stems of the words that carry meaning (no stopwords, no generic domain words)."""
-    return {stem(word) for word in tokens(text) if len(word) > 1 and word not in STOPWORDS and not word.isdigit()}
+    """Stems of the words that carry meaning (no stopwords, no generic words: see `is_stopword`)."""
+    return {stem(word) for word in tokens(text) if len(word) > 1 and not word.isdigit() and not is_stopword(word)}
 
 
 def general_frequency(word: str) -> float:
@@ -105,7 +105,13 @@ def general_frequency(word: str) -> float:
 
 
 def is_stopword(word: str) -> bool:
-    return word.lower() in STOPWORDS
+    """A function word, an interrogative, a registered word, or a word the index's vocabulary judges
+    generic (its domain's words, the words that frame a question)."""
+    word = word.lower()
+    if word in STOPWORDS:
+        return True
+    vocabulary = _vocabulary
+    return vocabulary is not None and vocabulary.is_generic(word)
 
 
 def numbers(text: str) -> set[str]:

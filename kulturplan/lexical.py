@@ -18,6 +18,7 @@ search restricted to a list of ids costs 15-20 ms on a Chroma server at 100 000 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 import logging
@@ -48,6 +49,8 @@ VECTOR_PAGE = 1000  # vectors read from the store per request while building
 # How words become index terms (kulturplan.language's tokens and stem); a save made another way is
 # rebuilt, since its terms would not match a question's. Change it whenever `stem` changes.
 TOKENIZER = "snowball-sv"
+# The shortest stem counted as the first part of compounds (as assistant.evidence.MIN_PREFIX).
+COMPOUND_HEAD = 5
 TOPICS = 50  # section headings kept for the refusal's "the documents cover, for example: …"
 
 
@@ -76,6 +79,7 @@ class LexicalIndex:
         self.municipality_chunks = municipality_chunks or {}
         self.municipality_vectors = municipality_vectors
         self._rows: dict[str, tuple[int, int]] = {}
+        self._vocabulary: tuple[list[str], list[int]] | None = None  # BM25's words, sorted, with their ids
         start = 0
         for name, ids in self.municipality_chunks.items():
             self._rows[name] = (start, start + len(ids))
@@ -84,6 +88,35 @@ class LexicalIndex:
     @property
     def chunk_count(self) -> int:
         return len(self.ids)
+
+    @property
+    def words_per_chunk(self) -> float:
+        """The mean number of distinct word stems a chunk holds."""
+        return sum(self.document_frequency.values()) / len(self.ids) if self.ids else 0.0
+
+    def share(self, term: str) -> float:
+        """The share of chunks holding the word stem `term`."""
+        return self.document_frequency.get(term, 0) / len(self.ids) if self.ids else 0.0
+
+    def compound_share(self, term: str) -> float:
+        """The share of chunks holding `term` or a word that begins with it, as Swedish compounds do
+        ("kultur" in kulturliv, kulturskolan); a stem shorter than COMPOUND_HEAD counts alone."""
+        if self.bm25 is None or len(term) < COMPOUND_HEAD:
+            return self.share(term)
+        stems, token_ids = self._sorted_vocabulary()
+        start = bisect.bisect_left(stems, term)
+        end = bisect.bisect_left(stems, term + "\uffff")
+        if end <= start:
+            return self.share(term)
+        pointers, chunks = self.bm25.scores["indptr"], self.bm25.scores["indices"]
+        holding = np.unique(np.concatenate([chunks[pointers[t] : pointers[t + 1]] for t in token_ids[start:end]]))
+        return max(len(holding) / len(self.ids), self.share(term))
+
+    def _sorted_vocabulary(self) -> tuple[list[str], list[int]]:
+        if self._vocabulary is None:
+            ordered = sorted(self.bm25.vocab_dict.items())
+            self._vocabulary = ([word for word, _ in ordered], [token for _, token in ordered])
+        return self._vocabulary
 
     @classmethod
     def build(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes import FakeEmbedder, use_fake_backend
+from fakes import FakeEmbedder, FakeStatistics, use_fake_backend
 from kulturplan.config import Settings, load_settings
 from kulturplan.region import load_profile
 from kulturplan.store import ChunkStore
@@ -28,6 +28,29 @@ GOOD_TEXT = (
     "Kultur i Karlskrona\n\nKarlskrona har ett rikt föreningsliv och ett nytt kulturhus vid torget.\n\n"
     "Biblioteken\n\nBiblioteken erbjuder läsecirklar för äldre och språkcaféer för nyanlända.\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_vocabulary_between_tests():
+    """A loaded index registers its generic words with the language layer for the whole process (as
+    in the app); a test starts without another test's."""
+    from kulturplan.language import use_vocabulary
+
+    use_vocabulary(None)
+    yield
+    use_vocabulary(None)
+
+
+@pytest.fixture
+def index_vocabulary():
+    """The generic-word judgement of an index with the default rule that holds none of the words a
+    test uses (for unit tests without an index: the commonest words of Swedish still frame)."""
+    from kulturplan.language import use_vocabulary
+    from kulturplan.vocabulary import CorpusVocabulary
+
+    vocabulary = CorpusVocabulary(FakeStatistics(), Settings().generic_word_rule)
+    use_vocabulary(vocabulary)
+    return vocabulary
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,22 @@ class FailingLLM(ChatModelGenerator):
     def _stream_chat(self, messages, max_tokens) -> Iterator[str]:
         raise GeneratorError("simulated LLM failure")
         yield ""  # pragma: no cover
+
+
+@dataclass
+class FakeStatistics:
+    """Made-up index statistics for kulturplan.vocabulary: chunk shares of word stems."""
+
+    shares: dict[str, float] = field(default_factory=dict)
+    compounds: dict[str, float] = field(default_factory=dict)  # shares with compounds; else `shares`
+    chunk_count: int = 1000
+    words_per_chunk: float = 30.0
+
+    def share(self, term: str) -> float:
+        return self.shares.get(term, 0.0)
+
+    def compound_share(self, term: str) -> float:
+        return self.compounds.get(term, self.share(term))
 
 
 def use_fake_backend(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:

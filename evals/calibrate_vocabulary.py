@@ -1,0 +1,99 @@
+"""Calibrate the generic-word rule (kulturplan/vocabulary.py) on development questions.
+
+    python -m evals.calibrate_vocabulary evals/devcorpus/questions_dev.jsonl --data-dir DIR \
+        [--also evals/gold.jsonl GOLD_DATA_DIR] [--out evals/vocabulary_calibration.json]
+
+Which words count as generic changes what a question is about everywhere: the words retrieval
+reports as missing, the coverage of every sentence, which questions are plain place questions. So
+each rule of a small grid (domain share x framing Zipf x framing lift x common Zipf) is judged by what it does to
+the answers, replayed without a generator on the questions' real retrieval (evals.calibrate):
+- the replayed extractive answers' quality on answerable questions (every gold fact, no
+  wrong-document fact, sentences from the gold sources), with the current evidence weights and the
+  best selection within bounds;
+- the answerability model refitted under the rule, its refusal recall and false refusals judged on
+  5-fold cross-validated probabilities.
+The rule with the best expected accuracy (answered right and not refused, or refused when nothing
+answers) wins; ties go to the rule that calls fewer words generic (higher shares and Zipf values,
+a lower lift). Only a development split may be used here, never the held-back one. Run
+`python -m evals.calibrate` after this: its weights are fitted under the rule chosen here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+from evals.calibrate import choose_answerability, choose_selection, collect
+from evals.gold import load_questions
+
+DOMAIN_SHARES = (0.3, 0.4, 0.5, 0.6, 1.01)  # 1.01: no domain words
+FRAMING_ZIPFS = (4.5, 5.0, 8.1)  # 8.1: no framing words by their lift
+FRAMING_LIFTS = (0.0, 0.5, 1.0)
+COMMON_ZIPFS = (6.0, 8.1)  # 8.1: no framing words by their commonness alone
+
+
+def judge(rows, w_cov: float, w_type: float, max_false_refusal: float) -> dict:
+    """Expected full-answer accuracy of the replayed answers under one rule, with its parts."""
+    answerable = sum(r.gold.answerable for r in rows)
+    unanswerable = len(rows) - answerable
+    selection = choose_selection(rows, w_cov, w_type)["best_within_bounds"] or {"quality": 0.0}
+    refusal = choose_answerability(rows, w_cov, w_type, max_false_refusal)
+    recall = refusal["refusal_recall"] or 0.0
+    accuracy = (answerable * selection["quality"] * (1 - refusal["false_refusal_rate"]) + unanswerable * recall) / len(rows)
+    return {
+        "expected_accuracy": round(accuracy, 4),
+        "answer_quality": selection["quality"],
+        "refusal_recall": recall,
+        "false_refusal_rate": refusal["false_refusal_rate"],
+        "plain_place_questions": sum(r.place_question for r in rows),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--also", nargs=2, action="append", default=[], metavar=("QUESTIONS", "DATA_DIR"))
+    parser.add_argument("--out", type=Path, default=Path("evals/vocabulary_calibration.json"))
+    parser.add_argument("--max-false-refusal", type=float, default=0.04)
+    args = parser.parse_args(argv)
+    sets = [(args.questions, args.data_dir)] + [(Path(q), Path(d)) for q, d in args.also]
+    if any("heldout" in path.name for path, _ in sets):
+        parser.error("the held-back split is never used for calibration")
+
+    from assistant.engine import Assistant
+    from kulturplan.config import load_settings
+    from kulturplan.vocabulary import CorpusVocabulary, GenericWordRule
+
+    assistants, embedder = [], None
+    for path, data_dir in sets:
+        assistant = Assistant(load_settings(data_dir=data_dir), embedder=embedder)
+        embedder = assistant.embedder  # loaded once, shared
+        assistants.append((assistant, load_questions(path)))
+    w_cov, w_type = assistants[0][0].settings.evidence_coverage_weight, assistants[0][0].settings.evidence_type_weight
+
+    results = []
+    for share, zipf, lift, common in itertools.product(DOMAIN_SHARES, FRAMING_ZIPFS, FRAMING_LIFTS, COMMON_ZIPFS):
+        if zipf > 8 and lift != FRAMING_LIFTS[0]:
+            continue  # without framing words by their lift the lift does not matter
+        rule = GenericWordRule(share, zipf, lift, common)
+        rows = []
+        for assistant, questions in assistants:
+            bm25 = assistant.retriever.bm25()
+            bm25.vocabulary = CorpusVocabulary(bm25.lexical, rule)
+            rows += collect(assistant, questions)
+        result = {"domain_share": share, "framing_zipf": zipf, "framing_lift": lift, "common_zipf": common}
+        result |= judge(rows, w_cov, w_type, args.max_false_refusal)
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    fewer_generic = lambda r: (r["domain_share"], r["framing_zipf"], -r["framing_lift"], r["common_zipf"])  # noqa: E731
+    best = max(results, key=lambda r: (r["expected_accuracy"], *fewer_generic(r)))
+    report = {"questions": [str(path) for path, _ in sets], "chosen": best, "grid": results}
+    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(best, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
