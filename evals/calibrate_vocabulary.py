@@ -5,8 +5,9 @@
 
 Which words count as generic changes what a question is about everywhere: the words retrieval
 reports as missing, the coverage of every sentence, which questions are plain place questions. So
-each rule of a small grid (domain share x framing Zipf x framing lift x common Zipf) is judged by what it does to
-the answers, replayed without a generator on the questions' real retrieval (evals.calibrate):
+each rule of a small grid (domain share x framing Zipf x framing lift x common Zipf) is judged by
+what it does to the answers, replayed without a generator on the questions' real retrieval
+(evals.calibrate):
 - the replayed extractive answers' quality on answerable questions (every gold fact, no
   wrong-document fact, sentences from the gold sources), with the current evidence weights and the
   best selection within bounds;
@@ -41,7 +42,8 @@ def judge(rows, w_cov: float, w_type: float, max_false_refusal: float) -> dict:
     selection = choose_selection(rows, w_cov, w_type)["best_within_bounds"] or {"quality": 0.0}
     refusal = choose_answerability(rows, w_cov, w_type, max_false_refusal)
     recall = refusal["refusal_recall"] or 0.0
-    accuracy = (answerable * selection["quality"] * (1 - refusal["false_refusal_rate"]) + unanswerable * recall) / len(rows)
+    answered_right = answerable * selection["quality"] * (1 - refusal["false_refusal_rate"])
+    accuracy = (answered_right + unanswerable * recall) / len(rows)
     return {
         "expected_accuracy": round(accuracy, 4),
         "answer_quality": selection["quality"],
@@ -49,6 +51,11 @@ def judge(rows, w_cov: float, w_type: float, max_false_refusal: float) -> dict:
         "false_refusal_rate": refusal["false_refusal_rate"],
         "plain_place_questions": sum(r.place_question for r in rows),
     }
+
+
+def _fewer_generic_words(rule: dict) -> tuple[float, ...]:
+    """Larger for a rule that calls fewer words generic: the tie-break between equally good rules."""
+    return rule["domain_share"], rule["framing_zipf"], -rule["framing_lift"], rule["common_zipf"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,8 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         result |= judge(rows, w_cov, w_type, args.max_false_refusal)
         print(json.dumps(result), flush=True)
         results.append(result)
-    fewer_generic = lambda r: (r["domain_share"], r["framing_zipf"], -r["framing_lift"], r["common_zipf"])  # noqa: E731
-    best = max(results, key=lambda r: (r["expected_accuracy"], *fewer_generic(r)))
+    best = max(results, key=lambda r: (r["expected_accuracy"], *_fewer_generic_words(r)))
     report = {"questions": [str(path) for path, _ in sets], "chosen": best, "grid": results}
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(best, ensure_ascii=False, indent=2))

@@ -76,8 +76,8 @@ class CorpusVocabulary:
         return chunks > 0 and wilson_lower_bound(share, chunks) >= self.rule.domain_share
 
     def is_framing_word(self, word: str) -> bool:
-        zipf = general_frequency(word)
-        return zipf >= self.rule.common_zipf or (zipf >= self.rule.framing_zipf and self.lift(word) < self.rule.framing_lift)
+        zipf, rule = general_frequency(word), self.rule
+        return zipf >= rule.common_zipf or (zipf >= rule.framing_zipf and self.lift(word) < rule.framing_lift)
 
     def _is_generic(self, word: str) -> bool:
         word = word.lower()
