@@ -61,7 +61,7 @@ class Bm25Index:
         self.all_stems = frequency.keys()  # every word stem, stopwords included ("blekinge")
         # Built here, once per index version, not on the first misspelt question (0.1 s at 100 000 chunks).
         self.buckets = vocabulary_by_length(frequency)
-        self.sorted_stems = sorted(self.all_stems)
+        self.sorted_stems = lexical.sorted_stems
 
     def correct_spelling(self, question: str) -> str:
         """Replace words the documents lack by the documents' closest word ("språksteget" -> "språksteg")."""
@@ -133,7 +133,8 @@ class HybridRetriever:
                 if version != self._version:
                     if self._version is not None:
                         self.store.refresh()  # another process changed the index: reload its vectors
-                    self._bm25 = Bm25Index(load_or_build(self.settings, self.store, version), self.settings.generic_word_rule)
+                    lexical = load_or_build(self.settings, self.store, version)
+                    self._bm25 = Bm25Index(lexical, self.settings.generic_word_rule)
                     self._version = version
             # The language layer judges generic words by this index's statistics (one index a process).
             use_vocabulary(self._bm25.vocabulary)

@@ -79,7 +79,7 @@ class LexicalIndex:
         self.municipality_chunks = municipality_chunks or {}
         self.municipality_vectors = municipality_vectors
         self._rows: dict[str, tuple[int, int]] = {}
-        self._vocabulary: tuple[list[str], list[int]] | None = None  # BM25's words, sorted, with their ids
+        self._sorted_stems: list[str] | None = None
         start = 0
         for name, ids in self.municipality_chunks.items():
             self._rows[name] = (start, start + len(ids))
@@ -98,25 +98,27 @@ class LexicalIndex:
         """The share of chunks holding the word stem `term`."""
         return self.document_frequency.get(term, 0) / len(self.ids) if self.ids else 0.0
 
+    @property
+    def sorted_stems(self) -> list[str]:
+        """Every word stem of the index in order, stopwords included: words that begin with a stem
+        are one slice of it (compounds, spelling correction)."""
+        if self._sorted_stems is None:
+            self._sorted_stems = sorted(self.document_frequency)
+        return self._sorted_stems
+
     def compound_share(self, term: str) -> float:
         """The share of chunks holding `term` or a word that begins with it, as Swedish compounds do
         ("kultur" in kulturliv, kulturskolan); a stem shorter than COMPOUND_HEAD counts alone."""
         if self.bm25 is None or len(term) < COMPOUND_HEAD:
             return self.share(term)
-        stems, token_ids = self._sorted_vocabulary()
-        start = bisect.bisect_left(stems, term)
-        end = bisect.bisect_left(stems, term + "\uffff")
-        if end <= start:
+        stems = self.sorted_stems
+        words = stems[bisect.bisect_left(stems, term) : bisect.bisect_left(stems, term + "\uffff")]
+        token_ids = [self.bm25.vocab_dict[w] for w in words if w in self.bm25.vocab_dict]  # BM25 drops stopwords
+        if not token_ids:
             return self.share(term)
         pointers, chunks = self.bm25.scores["indptr"], self.bm25.scores["indices"]
-        holding = np.unique(np.concatenate([chunks[pointers[t] : pointers[t + 1]] for t in token_ids[start:end]]))
+        holding = np.unique(np.concatenate([chunks[pointers[t] : pointers[t + 1]] for t in token_ids]))
         return max(len(holding) / len(self.ids), self.share(term))
-
-    def _sorted_vocabulary(self) -> tuple[list[str], list[int]]:
-        if self._vocabulary is None:
-            ordered = sorted(self.bm25.vocab_dict.items())
-            self._vocabulary = ([word for word, _ in ordered], [token for _, token in ordered])
-        return self._vocabulary
 
     @classmethod
     def build(
