@@ -18,6 +18,10 @@ Seven signals, combined by a logistic model whose weights, bias and threshold ar
 - whether the years the question names are in the passages that hold its best sentences (their text
   or their document's title): a question about "2019" answered by passages that only know 2023 is
   about a year the documents do not cover, however close its topic.
+
+For a generator with a model of its own (the local LLM), a second stage (`JudgedAnswerability`)
+weighs the evidence model's verdict together with the model's own judgement whether the best
+selected sentence gives the answer; calibrated with `python -m evals.calibrate_judge`.
 """
 
 from __future__ import annotations
@@ -62,7 +66,42 @@ class AnswerabilityModel:
         return 1.0 / (1.0 + math.exp(-z))
 
     def refuses(self, features: AnswerabilityFeatures) -> bool:
-        return self.threshold > 0 and self.probability(features) < self.threshold
+        return self.refuses_at(self.probability(features))
+
+    def refuses_at(self, probability: float) -> bool:
+        return self.threshold > 0 and probability < self.threshold
+
+
+# Log-odds of probabilities this close to 0 or 1 are cut off: a model's "certain" is not infinite evidence.
+_SMALLEST_PROBABILITY = 1e-4
+
+
+def log_odds(probability: float) -> float:
+    p = min(max(probability, _SMALLEST_PROBABILITY), 1 - _SMALLEST_PROBABILITY)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class JudgedAnswerability:
+    """The second stage: the evidence model's log-odds and the LLM's own log-odds that the best
+    selected sentence gives the answer (the generator's `judge`), in one logistic model. Asked only about questions the evidence
+    model let through with a probability below `ask_below` (1.0 asks about all of them): an LLM call
+    is not free on a CPU."""
+
+    weights: tuple[float, float]  # evidence log-odds, judge log-odds
+    bias: float
+    threshold: float  # refuse below this probability; 0 never asks
+    ask_below: float
+
+    def asks(self, evidence_probability: float) -> bool:
+        return self.threshold > 0 and evidence_probability < self.ask_below
+
+    def probability(self, evidence_probability: float, judged_yes: float) -> float:
+        z = self.bias + self.weights[0] * log_odds(evidence_probability) + self.weights[1] * log_odds(judged_yes)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def refuses(self, evidence_probability: float, judged_yes: float) -> bool:
+        return self.asks(evidence_probability) and self.probability(evidence_probability, judged_yes) < self.threshold
 
 
 def absent_specificity(unknown_words: Iterable[str], place_terms: frozenset[str] = frozenset()) -> float:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from assistant.answerability import AnswerabilityModel
+from assistant.answerability import AnswerabilityModel, JudgedAnswerability
 from assistant.events import EventKind, event
 from assistant.evidence import EvidenceScorer, ScoredSentence, Weights
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
@@ -94,6 +94,14 @@ class Assistant:
         return AnswerabilityModel(
             tuple(settings.answerability_weights), settings.answerability_bias, settings.answerability_threshold
         )
+
+    @property
+    def judged_answerability(self) -> JudgedAnswerability:
+        settings = self.settings
+        return JudgedAnswerability(
+            tuple(settings.answerability_judge_weights), settings.answerability_judge_bias,
+            settings.answerability_judge_threshold, settings.answerability_judge_ask_below,
+        )  # fmt: skip
 
     @property
     def retriever(self) -> HybridRetriever:

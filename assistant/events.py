@@ -18,6 +18,7 @@ class EventKind(str, Enum):
     COMMITMENT_LIST = "commitment_list"  # details: label
     MUNICIPALITY_OVERVIEW = "municipality_overview"  # details: municipality
     NOTHING_RELEVANT = "nothing_relevant"  # early refusal, no LLM called
+    JUDGED_UNANSWERABLE = "judged_unanswerable"  # details: judged_yes; the LLM and the evidence judged it unanswerable
     # The generator
     GENERATOR_UNAVAILABLE = "generator_unavailable"  # details: generator, error; extractive used instead
     GENERATOR_FAILED = "generator_failed"  # details: error

@@ -30,6 +30,16 @@ EXAMPLE_USER = (
 )
 EXAMPLE_ANSWER = "Stadsarkivet i Exempelby digitaliserar gamla sjökort [1]."
 
+# The model's own judgement whether the best selected sentence answers the question
+# (assistant.answerability.JudgedAnswerability): a prompt of its own, read off the next token's
+# probabilities of the words below; nothing is generated. Measured on the development questions,
+# together with the evidence model: asked about the one best sentence it refuses far more
+# unanswerable questions (cross-validated recall 0.81) than asked about the two best (0.71), the
+# whole selection (0.62) or as a line after the answer's own prompt (no gain); see evals/README.md.
+JUDGE_SYSTEM = "You check whether a text answers a question. Reply with one word: yes or no."
+JUDGE_YES = ("yes", "Yes")
+JUDGE_NO = ("no", "No")
+
 REWRITE_SYSTEM = (
     "Skriv om användarens sista fråga så att den går att förstå utan samtalet. "
     "Svara bara med den omskrivna frågan på en rad."
@@ -69,6 +79,13 @@ def build_messages(
     sources = format_sentences(request, sentences) if sentences else format_sources(request, max_sources)
     user = f"{SOURCES_HEADING}\n{sources}\n\nFråga: {request.question}"
     return [*fixed_messages(profile, request.english), {"role": "user", "content": user}]
+
+
+def judge_messages(question: str, sentence: "ScoredSentence") -> list[dict[str, str]]:
+    """Ask whether `sentence` (under its section heading) gives the answer to `question`."""
+    text = f"({sentence.lead_in}) {sentence.text}" if sentence.lead_in else sentence.text
+    user = f"Text:\n- {text}\n\nQuestion: {question}\nDoes the text give the answer to the question? Reply yes or no."
+    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 
 def fixed_messages(profile: "RegionProfile", english: bool = False) -> list[dict[str, str]]:

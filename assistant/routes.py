@@ -12,6 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant import commitment_answers
@@ -73,6 +74,16 @@ class Question:
         if self._evidence is None:
             self._evidence = self.assistant.evidence(self.retrieval)
         return self._evidence
+
+    @cached_property
+    def evidence_probability(self) -> float | None:
+        """The answerability model's probability that the documents answer; None for a plain place
+        question ("Vilken kultur finns i X?"), which the place's own passages answer."""
+        retrieval, assistant = self.retrieval, self.assistant
+        if retrieval.municipalities and is_plain_place_question(self.text, assistant.profile):
+            return None
+        features = features_of(retrieval, self.evidence, assistant.profile.municipality_terms)
+        return assistant.answerability.probability(features)
 
     def finish(self) -> Answer:
         self.answer.timings["total_ms"] = (time.perf_counter() - self.started) * 1000
@@ -156,13 +167,10 @@ class EarlyRefusalRoute(Route):
 
     @staticmethod
     def _nothing_relevant(question: Question) -> bool:
-        retrieval, assistant = question.retrieval, question.assistant
-        if not retrieval.passages:
+        if not question.retrieval.passages:
             return True
-        if retrieval.municipalities and is_plain_place_question(question.text, assistant.profile):
-            return False  # "Vilken kultur finns i X?": the place's own passages answer it
-        features = features_of(retrieval, question.evidence, assistant.profile.municipality_terms)
-        return assistant.answerability.refuses(features)
+        probability = question.evidence_probability
+        return probability is not None and question.assistant.answerability.refuses_at(probability)
 
 
 class GenerationRoute(Route):
@@ -211,6 +219,9 @@ class GenerationRoute(Route):
 
     def _generate_now(self, question: Question, request: GenerationRequest) -> Iterator[str | Answer]:
         assistant, answer, generator = question.assistant, question.answer, question.generator
+        if _judged_unanswerable(question, request):
+            yield from question.refuse()
+            return
         grounder = Grounder(request.passages, assistant.embedder, not generator.uses_llm, assistant.profile)
         checker = StreamingChecker(grounder)
         shown: list[str] = []
@@ -261,6 +272,28 @@ DEFAULT_ROUTES: tuple[Route, ...] = (
 
 
 # --- shared steps -------------------------------------------------------------------------------------
+def _judged_unanswerable(question: Question, request: GenerationRequest) -> bool:
+    """The second stage of answerability (assistant.answerability.JudgedAnswerability): a generator
+    with a model of its own is asked whether the best selected sentence gives the answer, when the
+    evidence alone left the question in doubt. A model that cannot say leaves the decision to the evidence."""
+    model, probability = question.assistant.judged_answerability, question.evidence_probability
+    if probability is None or not model.asks(probability):
+        return False
+    started = time.perf_counter()
+    try:
+        judged_yes = question.generator.judge(request)
+    except GeneratorError as error:  # the answer's own call will fail the same way and fall back
+        logger.warning("the answerability judge failed: %s", error)
+        return False
+    if judged_yes is None:
+        return False
+    question.answer.timings["judge_ms"] = (time.perf_counter() - started) * 1000
+    if not model.refuses(probability, judged_yes):
+        return False
+    question.answer.events.append(event(EventKind.JUDGED_UNANSWERABLE, judged_yes=round(judged_yes, 3)))
+    return True
+
+
 def _show(question: Question, shown: list[str], text: str) -> str:
     """Record a checked piece as shown; the first one sets the time to first text."""
     if not shown:

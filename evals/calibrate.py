@@ -66,17 +66,12 @@ def collect(assistant, questions: list[GoldQuestion]) -> list[QuestionRow]:
     """The features of every question and of its candidate sentences (the expensive part, done once),
     with the question prepared as the engine prepares it (instructions removed, follow-ups rewritten)."""
     from assistant.answerability import features_of
-    from assistant.followup import rewrite_by_rules
     from assistant.municipality_overview import is_plain_place_question
-    from assistant.safety import strip_instructions
-    from assistant.types import history_from_json
 
     rows = []
     assistant.retriever.bm25()  # its index's vocabulary judges generic words before questions are prepared
     for gold in questions:
-        question = strip_instructions(gold.question)[0] or gold.question
-        if gold.history:
-            question = rewrite_by_rules(question, history_from_json(gold.history), assistant.profile) or question
+        question = prepared_question(assistant, gold)
         retrieval = assistant.retriever.retrieve(question)
         scored = assistant.evidence(retrieval)
         sentences = [
@@ -87,6 +82,18 @@ def collect(assistant, questions: list[GoldQuestion]) -> list[QuestionRow]:
         features = partial(features_of, retrieval, place_terms=assistant.profile.municipality_terms)
         rows.append(QuestionRow(gold, sentences, features, place))
     return rows
+
+
+def prepared_question(assistant, gold: GoldQuestion) -> str:
+    """The question as the engine prepares it: instructions removed, a follow-up rewritten by rules."""
+    from assistant.followup import rewrite_by_rules
+    from assistant.safety import strip_instructions
+    from assistant.types import history_from_json
+
+    question = strip_instructions(gold.question)[0] or gold.question
+    if gold.history:
+        question = rewrite_by_rules(question, history_from_json(gold.history), assistant.profile) or question
+    return question
 
 
 def _score(s: SentenceFeatures, w_cov: float, w_type: float) -> float:

@@ -142,6 +142,14 @@ class Settings(BaseSettings):
     )
     answerability_bias: float = -4.2541
     answerability_threshold: float = Field(0.3118, ge=0, le=1)
+    # The second stage for a generator with a model of its own (the local LLM): the evidence model's
+    # log-odds and the model's own log-odds that the best selected sentence gives the answer, asked
+    # only below the evidence probability `ask_below`. Calibrated with `python -m evals.calibrate_judge`
+    # (evals/judge_calibration.json); threshold 0 never asks the model.
+    answerability_judge_weights: tuple[float, float] = (1.3686, 1.7301)
+    answerability_judge_bias: float = -0.4829
+    answerability_judge_threshold: float = Field(0.2851, ge=0, le=1)
+    answerability_judge_ask_below: float = Field(0.5, ge=0, le=1)
     evidence_coverage_weight: float = Field(0.25, ge=0, le=5, description="Weight of IDF-weighted word coverage.")
     # Extractive answer length: the margin and count whose replayed answers were best within the
     # wrong-document and citation-precision bounds (evals/calibrate.py, evals/calibration.json).

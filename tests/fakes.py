@@ -52,11 +52,17 @@ class ScriptedLLM(ChatModelGenerator):
 
     name = "scripted"
 
-    def __init__(self, settings, reply: str = "", error: Exception | None = None):
+    def __init__(self, settings, reply: str = "", error: Exception | None = None, judged_yes: float | None = None):
         super().__init__(settings)
         self.reply = reply
         self.error = error
+        self.judged_yes = judged_yes  # what the model says when asked whether its sources answer
         self.calls: list[list[dict[str, str]]] = []
+        self.judged: list[list[dict[str, str]]] = []
+
+    def _yes_probability(self, messages) -> float | None:
+        self.judged.append(messages)
+        return self.judged_yes
 
     def _stream_chat(self, messages, max_tokens) -> Iterator[str]:
         self.calls.append(messages)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from assistant.answerability import AnswerabilityFeatures, AnswerabilityModel, absent_specificity, features_of
+import pytest
+
+from assistant.answerability import (
+    AnswerabilityFeatures, AnswerabilityModel, JudgedAnswerability, absent_specificity, features_of, log_odds,
+)  # fmt: skip
 
 MODEL = AnswerabilityModel(weights=(1.5, 0.0, 1.3, -1.3, 1.0, -1.0, 1.7), bias=-5.0, threshold=0.28)
 
@@ -70,3 +74,25 @@ def test_a_year_the_best_passages_never_name_lowers_the_probability():
     assert features("Hur många besök 2019 och 2023?").years_found == 0.5
     asked_2019, asked_2023 = features("Hur många besök hade Kastellet 2019?"), features("Hur många besök hade Kastellet 2023?")
     assert MODEL.probability(asked_2019) < MODEL.probability(asked_2023)
+
+
+# --- the second stage: the LLM's own judgement ---------------------------------------------------------
+JUDGED = JudgedAnswerability(weights=(1.0, 1.0), bias=0.0, threshold=0.3, ask_below=0.8)
+
+
+def test_the_judge_is_asked_only_in_its_band_and_never_with_threshold_zero():
+    assert JUDGED.asks(0.5) and not JUDGED.asks(0.9)  # confident evidence skips the LLM call
+    assert not JudgedAnswerability(JUDGED.weights, JUDGED.bias, 0.0, 1.0).asks(0.5)
+    assert not JUDGED.refuses(0.9, 0.0)  # outside the band even a "no" does not refuse
+
+
+def test_the_models_no_refuses_doubtful_evidence_and_its_yes_keeps_it():
+    assert JUDGED.refuses(0.5, 0.05) and not JUDGED.refuses(0.5, 0.95)
+    assert JUDGED.probability(0.5, 0.05) < JUDGED.probability(0.5, 0.5) < JUDGED.probability(0.5, 0.95)
+    # Stronger evidence needs a firmer "no" to be refused.
+    assert JUDGED.probability(0.4, 0.2) < JUDGED.probability(0.7, 0.2)
+
+
+def test_certainty_is_cut_off_so_one_signal_cannot_outweigh_everything():
+    assert log_odds(0.0) == pytest.approx(-log_odds(1.0)) and abs(log_odds(0.0)) < 10
+    assert log_odds(0.5) == 0.0

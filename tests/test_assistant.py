@@ -12,6 +12,7 @@ from assistant.events import EventKind
 from assistant.followup import rewrite_by_rules
 from assistant.generators import GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
+from assistant.prompts import JUDGE_SYSTEM
 from assistant.safety import QuestionError, sanitize_passage, strip_instructions
 from assistant.types import Answer, Passage, Turn
 from ingest.pipeline import Ingestor
@@ -161,6 +162,41 @@ def test_llm_refusal_becomes_the_standard_refusal(indexed):
     answer = make_assistant(indexed, llm).ask("Vad är Blekingemodellen?", generator="scripted")
     assert answer.refused and answer.citations == []
     assert "Dokumenten handlar till exempel om" in answer.text
+
+
+# --- the LLM's own judgement whether its sources answer (second stage of answerability) --------------
+JUDGE = {
+    "answerability_judge_weights": (1.0, 1.0), "answerability_judge_bias": 0.0,
+    "answerability_judge_threshold": 0.5, "answerability_judge_ask_below": 1.0,
+}
+
+
+def test_a_question_the_model_judges_unanswered_is_refused_before_any_answer_is_written(indexed):
+    llm = ScriptedLLM(indexed[0], reply="Budgeten är 12 miljoner kronor [1].", judged_yes=0.02)
+    answer = make_assistant(indexed, llm, **JUDGE).ask("Vad är Blekingemodellen?", generator="scripted")
+    assert answer.refused and answer.has(EventKind.JUDGED_UNANSWERABLE) and answer.citations == []
+    assert llm.calls == []  # no answer was generated, so none was shown and taken back
+    # The model was asked about the sentence the answer would have led with.
+    system, user = llm.judged[0]
+    assert system["content"] == JUDGE_SYSTEM and "Question: Vad är Blekingemodellen?" in user["content"]
+    assert "Blekingemodellen" in user["content"].split("Question:")[0]
+
+
+def test_a_question_the_model_judges_answered_gets_its_answer_and_the_judges_time(indexed):
+    reply = "Blekingemodellen innebär att barn och unga möter professionell kultur två gånger varje år [1]."
+    llm = ScriptedLLM(indexed[0], reply=reply, judged_yes=0.97)
+    answer = make_assistant(indexed, llm, **JUDGE).ask("Vad är Blekingemodellen?", generator="scripted")
+    assert not answer.refused and "två gånger varje år" in answer.text
+    assert len(llm.judged) == 1 and "judge_ms" in answer.timings
+
+
+def test_the_model_is_not_asked_when_the_evidence_is_beyond_doubt_or_it_cannot_judge(indexed):
+    llm = ScriptedLLM(indexed[0], reply="Blekingemodellen innebär kultur två gånger varje år [1].", judged_yes=0.0)
+    confident = make_assistant(indexed, llm, **{**JUDGE, "answerability_judge_ask_below": 0.0})
+    assert not confident.ask("Vad är Blekingemodellen?", generator="scripted").refused and llm.judged == []
+    # The extractive generator has no model to ask: the evidence alone decides.
+    extractive = make_assistant(indexed, **JUDGE).ask("Vad är Blekingemodellen?", generator="extractive")
+    assert not extractive.refused and not extractive.has(EventKind.JUDGED_UNANSWERABLE)
 
 
 # --- injection -----------------------------------------------------------------------------------

@@ -124,3 +124,30 @@ def test_prompt_lookup_decoding_is_used_as_configured(real_index):
         assert reply
     off = LocalLlamaGenerator(real_index.model_copy(update={"llm_prompt_lookup_tokens": 0}))
     assert off.llm.draft_model is None
+
+
+def test_the_local_model_judges_the_best_sentence_and_the_answer_keeps_its_cache(real_index, real_embedder):
+    """The judge (second stage of answerability) reads the best selected sentence in a context of its
+    own: an answerable question gets a higher yes than one the plan leaves out, and the answer's
+    context still holds the prompt's fixed start afterwards."""
+    from assistant.generators import GenerationRequest
+    from assistant.selection import select_sentences
+
+    fresh = Assistant(real_index.model_copy(update={"generator": "local"}), embedder=real_embedder)
+    settings, generator = fresh.settings, fresh.generator("local")
+
+    def request(question: str) -> GenerationRequest:
+        retrieval = fresh.retriever.retrieve(question)
+        evidence = fresh.evidence(retrieval)
+        selection = select_sentences(
+            evidence, settings.answer_sentence_margin, settings.answer_max_sentences, retrieval.question
+        )
+        return GenerationRequest(retrieval.question, retrieval.passages, evidence=evidence, selection=selection)
+
+    assert fresh.warm_up()
+    answerable = request("Vem samordnar Kultur i vården?")
+    not_in_plan = generator.judge(request("Hur stor är kulturbudgeten för 2025?"))
+    judged = generator.judge(answerable)
+    assert 0.0 <= not_in_plan < 0.5 < judged <= 1.0, (not_in_plan, judged)
+    assert "".join(generator.stream(answerable)).strip()
+    assert generator.last_timing.reused_tokens >= 100, generator.last_timing

@@ -47,6 +47,8 @@ def detail(item: Event) -> str | None:
             return f"Svaret är kommunöversikten för {d.get('municipality', '')}."
         case EventKind.NOTHING_RELEVANT:
             return "Inget tillräckligt relevant stycke hittades; ingen språkmodell anropades."
+        case EventKind.JUDGED_UNANSWERABLE:
+            return "Språkmodellen och sökträffarna bedömde tillsammans att källorna inte besvarar frågan."
         case EventKind.GENERATOR_UNAVAILABLE:
             return f"Svarsmetoden {d.get('generator', '')!r} kunde inte startas."
         case EventKind.GENERATOR_FAILED:

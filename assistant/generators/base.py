@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from assistant.prompts import build_messages
+from assistant.prompts import build_messages, judge_messages
 from assistant.selection import prompt_sentences
 
 if TYPE_CHECKING:
@@ -72,6 +72,12 @@ class Generator(ABC):
     def warm_up(self, profile: "RegionProfile") -> None:
         """Load what the first answer would wait for (a model, the prompt's fixed start); nothing by default."""
 
+    def judge(self, request: GenerationRequest) -> float | None:
+        """The model's own judgement: the probability that the best selected sentence gives the answer
+        to the question. None when there is no model to ask (extractive) or its backend gives no
+        token probabilities."""
+        return None
+
 
 class ChatModelGenerator(Generator):
     """A generator backed by a chat LLM: we build the prompt, the backend streams the reply."""
@@ -84,6 +90,16 @@ class ChatModelGenerator(Generator):
     @abstractmethod
     def _stream_chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """Stream the assistant's reply to chat `messages`."""
+
+    def _yes_probability(self, messages: list[dict[str, str]]) -> float | None:
+        """The probability that the reply to `messages` starts with yes rather than no; None when the
+        backend cannot tell (the default)."""
+        return None
+
+    def judge(self, request: GenerationRequest) -> float | None:
+        """Asked about the best selected sentence: the one the answer would lead with."""
+        best = request.selection[:1] or request.evidence[:1]
+        return self._yes_probability(judge_messages(request.question, best[0])) if best else None
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         settings = self.settings

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.generators.base import GENERATORS, ChatModelGenerator, GeneratorError, GeneratorTimeout
-from assistant.prompts import warm_up_messages
+from assistant.prompts import JUDGE_NO, JUDGE_YES, warm_up_messages
 from kulturplan.config import Settings
 
 
@@ -35,6 +35,10 @@ class LlamaTiming:
         }  # fmt: skip
 
 
+# The judge reads one sentence and the question: ~100 tokens.
+JUDGE_CONTEXT_TOKENS = 512
+
+
 @GENERATORS.register("local")
 class LocalLlamaGenerator(ChatModelGenerator):
     name = "local"
@@ -45,6 +49,7 @@ class LocalLlamaGenerator(ChatModelGenerator):
         self._llm = None
         self.load_seconds: float | None = None
         self.last_timing: LlamaTiming | None = None
+        self._judge_llm = None
         # One model instance, one generation at a time (llama.cpp contexts are not thread-safe).
         self._lock = threading.Lock()
 
@@ -91,6 +96,54 @@ class LocalLlamaGenerator(ChatModelGenerator):
         cache is what the first question then reuses."""
         for _ in self._stream_chat(warm_up_messages(profile), max_tokens=1):
             pass
+
+    @property
+    def judge_llm(self):
+        """A second, small llama.cpp context on the same model file for the judge's prompt, so that
+        the answer's context keeps its cached fixed start (rules, example). The weights are
+        memory-mapped: the two contexts share them."""
+        if self._judge_llm is None:
+            from llama_cpp import Llama
+
+            self.llm  # the same checks and errors as the answer's model
+            try:
+                self._judge_llm = Llama(
+                    model_path=str(self.settings.llm_path), n_ctx=JUDGE_CONTEXT_TOKENS,
+                    n_threads=self.settings.llm_threads, flash_attn=self.settings.llm_flash_attention, verbose=False,
+                )  # fmt: skip
+            except (ValueError, RuntimeError) as error:
+                raise GeneratorError(f"cannot load the local model's judge context: {error}") from error
+        return self._judge_llm
+
+    def _yes_probability(self, messages: list[dict[str, str]]) -> float | None:
+        """Evaluate the judge's prompt (its fixed start comes from its context's cache) and read the
+        next token's probabilities of yes against no."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        next_token: list = []
+
+        def keep(input_ids, scores):  # llama-cpp-python's hook before sampling: the next token's logits
+            next_token.append(np.asarray(scores, dtype=np.float64).copy())
+            return scores
+
+        with self._lock:
+            llm = self.judge_llm
+            llm.create_chat_completion(
+                messages=messages, max_tokens=1, temperature=0, logits_processor=LogitsProcessorList([keep])
+            )
+            yes, no = self._token_ids(llm, JUDGE_YES), self._token_ids(llm, JUDGE_NO)
+        if not next_token:
+            return None
+        logits = next_token[0]
+        weights = np.exp(logits - logits.max())
+        said_yes, said_no = float(weights[yes].sum()), float(weights[no].sum())
+        return said_yes / (said_yes + said_no) if said_yes + said_no > 0 else None
+
+    @staticmethod
+    def _token_ids(llm, words: tuple[str, ...]) -> list[int]:
+        """Each word's first token (the reply's first token is all that is read)."""
+        return sorted({llm.tokenize(word.encode(), add_bos=False)[0] for word in words})
 
     def _stream_chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
