@@ -215,20 +215,33 @@ def choose_answerability(rows: list[QuestionRow], w_cov: float, w_type: float, m
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def calibration_parser(doc: str, out: str) -> argparse.ArgumentParser:
+    """The command line every calibration script shares: development question sets, each with the
+    data dir its corpus was ingested into."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("questions", type=Path, nargs="+")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--also", nargs=2, action="append", default=[], metavar=("QUESTIONS", "DATA_DIR"),
                         help="another question set with the data dir its corpus was ingested into")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=Path("evals/calibration.json"))
+    parser.add_argument("--out", type=Path, default=Path(out))
     # 4 %, a point below the 5 % an answer set may refuse: a held-back split refused more than the
     # cross-validated share (0.053 against 0.041).
     parser.add_argument("--max-false-refusal", type=float, default=0.04)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def development_sets(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    """The (questions, data dir) pairs of the arguments; the held-back split is refused."""
     sets = [(path, args.data_dir) for path in args.questions] + [(Path(q), Path(d)) for q, d in args.also]
     if any("heldout" in path.name for path, _ in sets):
         parser.error("the held-back split is never used for calibration")
+    return sets
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = calibration_parser(__doc__, "evals/calibration.json")
+    args = parser.parse_args(argv)
+    sets = development_sets(parser, args)
 
     from assistant.engine import Assistant
     from kulturplan.config import load_settings

@@ -20,12 +20,11 @@ them first). The held-back split is never used here.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.calibrate import prepared_question
+from evals.calibrate import calibration_parser, development_sets, prepared_question
 from evals.gold import GoldQuestion, load_questions
 
 ASK_BELOW = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -142,18 +141,10 @@ def _rates(refused, y) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", type=Path, nargs="+")
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--also", nargs=2, action="append", default=[], metavar=("QUESTIONS", "DATA_DIR"),
-                        help="another question set with the data dir its corpus was ingested into")  # fmt: skip
-    parser.add_argument("--generator", default="local")
-    parser.add_argument("--out", type=Path, default=Path("evals/judge_calibration.json"))
-    parser.add_argument("--max-false-refusal", type=float, default=0.04)  # as evals.calibrate
+    parser = calibration_parser(__doc__, "evals/judge_calibration.json")
+    parser.add_argument("--generator", default="local", help="the generator whose model judges")
     args = parser.parse_args(argv)
-    sets = [(path, args.data_dir) for path in args.questions] + [(Path(q), Path(d)) for q, d in args.also]
-    if any("heldout" in path.name for path, _ in sets):
-        parser.error("the held-back split is never used for calibration")
+    sets = development_sets(parser, args)
 
     from assistant.engine import Assistant
     from kulturplan.config import load_settings

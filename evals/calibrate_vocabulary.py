@@ -21,12 +21,11 @@ a lower lift). Only a development split may be used here, never the held-back on
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 from pathlib import Path
 
-from evals.calibrate import choose_answerability, choose_selection, collect
+from evals.calibrate import calibration_parser, choose_answerability, choose_selection, collect, development_sets
 from evals.gold import load_questions
 
 DOMAIN_SHARES = (0.3, 0.4, 0.5, 0.6, 1.01)  # 1.01: no domain words
@@ -59,16 +58,9 @@ def _fewer_generic_words(rule: dict) -> tuple[float, ...]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", type=Path)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--also", nargs=2, action="append", default=[], metavar=("QUESTIONS", "DATA_DIR"))
-    parser.add_argument("--out", type=Path, default=Path("evals/vocabulary_calibration.json"))
-    parser.add_argument("--max-false-refusal", type=float, default=0.04)
+    parser = calibration_parser(__doc__, "evals/vocabulary_calibration.json")
     args = parser.parse_args(argv)
-    sets = [(args.questions, args.data_dir)] + [(Path(q), Path(d)) for q, d in args.also]
-    if any("heldout" in path.name for path, _ in sets):
-        parser.error("the held-back split is never used for calibration")
+    sets = development_sets(parser, args)
 
     from assistant.engine import Assistant
     from kulturplan.config import load_settings

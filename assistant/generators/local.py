@@ -93,9 +93,11 @@ class LocalLlamaGenerator(ChatModelGenerator):
 
     def warm_up(self, profile) -> None:
         """Load the model and evaluate the start every Swedish prompt shares (rules, example): its KV
-        cache is what the first question then reuses."""
+        cache is what the first question then reuses; and the judge's context, when it is used."""
         for _ in self._stream_chat(warm_up_messages(profile), max_tokens=1):
             pass
+        if self.settings.answerability_judge_threshold > 0:
+            self.judge_llm
 
     @property
     def judge_llm(self):
