@@ -84,9 +84,9 @@ def log_odds(probability: float) -> float:
 @dataclass(frozen=True)
 class JudgedAnswerability:
     """The second stage: the evidence model's log-odds and the LLM's own log-odds that the best
-    selected sentence gives the answer (the generator's `judge`), in one logistic model. Asked only about questions the evidence
-    model let through with a probability below `ask_below` (1.0 asks about all of them): an LLM call
-    is not free on a CPU."""
+    selected sentence gives the answer (the generator's `judge`), in one logistic model. Asked only
+    about questions the evidence model let through with a probability below `ask_below` (1.0 asks
+    about all of them): an LLM call is not free on a CPU."""
 
     weights: tuple[float, float]  # evidence log-odds, judge log-odds
     bias: float

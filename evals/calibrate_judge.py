@@ -5,7 +5,7 @@
 
 Every question is prepared and retrieved as the engine does; the evidence model (the calibrated
 `answerability_*` settings) gives its probability, and the generator's model is asked whether the
-selected sentences answer (`Generator.judge`). Then:
+best selected sentence gives the answer (`Generator.judge`). Then:
 1. for each band `ask_below` (the model is asked only about questions the evidence model let through
    below this probability), a logistic regression on the two log-odds, answerable against
    unanswerable, and the threshold that refuses the most unanswerable questions beyond the answerable
