@@ -85,6 +85,18 @@ class Question:
         features = features_of(retrieval, self.evidence, assistant.profile.municipality_terms)
         return assistant.answerability.probability(features)
 
+    def generation_request(self) -> GenerationRequest:
+        """What the generator (and its judge) reads: the passages, their ranked sentences and the
+        selection, for the question as retrieval understood it (misspellings corrected)."""
+        retrieval, settings = self.retrieval, self.assistant.settings
+        selection = select_sentences(
+            self.evidence, settings.answer_sentence_margin, settings.answer_max_sentences, retrieval.question
+        )
+        return GenerationRequest(
+            retrieval.question, retrieval.passages, self.history, self.english, retrieval.municipalities,
+            evidence=self.evidence, selection=selection,
+        )  # fmt: skip
+
     def finish(self) -> Answer:
         self.answer.timings["total_ms"] = (time.perf_counter() - self.started) * 1000
         return self.answer
@@ -180,16 +192,7 @@ class GenerationRoute(Route):
     name = "generation"
 
     def answer(self, question: Question) -> Iterator[str | Answer] | None:
-        retrieval, settings = question.retrieval, question.assistant.settings
-        # The question as retrieval understood it, misspellings corrected against the documents.
-        selection = select_sentences(
-            question.evidence, settings.answer_sentence_margin, settings.answer_max_sentences, retrieval.question
-        )
-        request = GenerationRequest(
-            retrieval.question, retrieval.passages, question.history, question.english, retrieval.municipalities,
-            evidence=question.evidence, selection=selection,
-        )
-        return self._generate(question, request)
+        return self._generate(question, question.generation_request())
 
     def _generate(self, question: Question, request: GenerationRequest) -> Iterator[str | QueueStatus | Answer]:
         """Generate at once, or after waiting in line for a model that answers one at a time; the

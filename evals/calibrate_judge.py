@@ -40,37 +40,25 @@ class JudgedRow:
 
 def judge_questions(assistant, generator, questions: list[GoldQuestion]) -> list[JudgedRow]:
     """The evidence model's probability and the model's judgement for every question the
-    answerability model decides (the expensive part: one LLM prefill each)."""
-    from assistant.answerability import features_of
-    from assistant.generators import GenerationRequest
-    from assistant.municipality_overview import is_plain_place_question
-    from assistant.selection import select_sentences
+    answerability model decides, both taken from the engine's own `Question` (the expensive part:
+    one LLM prefill each)."""
+    import time
+
+    from assistant.routes import Question
+    from assistant.types import Answer
     from kulturplan.language import is_english
 
-    settings, rows = assistant.settings, []
+    rows = []
     assistant.retriever.bm25()  # its vocabulary judges generic words before questions are prepared
     for gold in questions:
-        question = prepared_question(assistant, gold)
-        retrieval = assistant.retriever.retrieve(question)
-        if not retrieval.passages or (
-            retrieval.municipalities and is_plain_place_question(question, assistant.profile)
-        ):
-            continue
-        evidence = assistant.evidence(retrieval)
-        probability = assistant.answerability.probability(
-            features_of(retrieval, evidence, assistant.profile.municipality_terms)
-        )
-        selection = select_sentences(
-            evidence, settings.answer_sentence_margin, settings.answer_max_sentences, retrieval.question
-        )
-        request = GenerationRequest(
-            retrieval.question, retrieval.passages, [], is_english(question), retrieval.municipalities,
-            evidence=evidence, selection=selection,
-        )  # fmt: skip
-        judged = generator.judge(request)
+        text = prepared_question(assistant, gold)
+        question = Question(assistant, text, is_english(text), [], generator, Answer(text, ""), time.perf_counter())
+        if not question.retrieval.passages or question.evidence_probability is None:
+            continue  # nothing retrieved, or a plain place question: the model decides neither
+        judged = generator.judge(question.generation_request())
         if judged is not None:
-            rows.append(JudgedRow(gold, probability, judged))
-            print(f"{gold.id}\t{gold.answerable}\t{probability:.3f}\t{judged:.3f}", flush=True)
+            rows.append(JudgedRow(gold, question.evidence_probability, judged))
+            print(f"{gold.id}\t{gold.answerable}\t{question.evidence_probability:.3f}\t{judged:.3f}", flush=True)
     return rows
 
 

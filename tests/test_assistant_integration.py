@@ -130,19 +130,15 @@ def test_the_local_model_judges_the_best_sentence_and_the_answer_keeps_its_cache
     """The judge (second stage of answerability) reads the best selected sentence in a context of its
     own: an answerable question gets a higher yes than one the plan leaves out, and the answer's
     context still holds the prompt's fixed start afterwards."""
-    from assistant.generators import GenerationRequest
-    from assistant.selection import select_sentences
+    from assistant.routes import Question
+    from assistant.types import Answer
 
     fresh = Assistant(real_index.model_copy(update={"generator": "local"}), embedder=real_embedder)
-    settings, generator = fresh.settings, fresh.generator("local")
+    generator = fresh.generator("local")
 
-    def request(question: str) -> GenerationRequest:
-        retrieval = fresh.retriever.retrieve(question)
-        evidence = fresh.evidence(retrieval)
-        selection = select_sentences(
-            evidence, settings.answer_sentence_margin, settings.answer_max_sentences, retrieval.question
-        )
-        return GenerationRequest(retrieval.question, retrieval.passages, evidence=evidence, selection=selection)
+    def request(text: str):
+        """The request the engine gives the generator, built by the engine's own `Question`."""
+        return Question(fresh, text, False, [], generator, Answer(text, ""), time.perf_counter()).generation_request()
 
     assert fresh.warm_up()
     answerable = request("Vem samordnar Kultur i vården?")
