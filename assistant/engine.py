@@ -22,7 +22,7 @@ from assistant.queue import ModelQueue, QueueStatus
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.routes import DEFAULT_ROUTES, Question, Route
 from assistant.safety import QuestionError, strip_instructions, validate_question
-from assistant.types import Answer, Turn
+from assistant.types import Answer, Passage, Turn
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder, make_embedder
 from kulturplan.language import is_english
@@ -212,7 +212,15 @@ class Assistant:
                 pass
         return join_with_previous(question, history)
 
-    def refusal(self, english: bool) -> str:
+    def refusal(self, english: bool, near: Sequence[Passage] = ()) -> str:
+        """The refusal, pointing to the sections closest to the question (`near`, the retrieved
+        passages) where there are any, else to what the documents cover: the person learns where
+        to look and what to ask instead."""
+        sections = nearest_sections(near, english)
+        if sections:
+            if english:
+                return f"The culture plan does not say. The sections closest to your question: {'; '.join(sections)}."
+            return f"Det framgår inte av kulturplanen. Närmast din fråga kommer avsnitten: {'; '.join(sections)}."
         topics = ", ".join(self.covered_topics())
         if english:
             return f"The culture plan does not say. The documents cover, for example: {topics}."
@@ -225,6 +233,32 @@ class Assistant:
     def covered_topics(self, limit: int = 6) -> list[str]:
         """Section headings of the indexed documents, for refusal hints and the UI."""
         return self.retriever.bm25().lexical.topics[:limit]
+
+
+NEAREST_SECTIONS = 3
+
+
+def nearest_sections(passages: Sequence[Passage], english: bool = False, limit: int = NEAREST_SECTIONS) -> list[str]:
+    """The first `limit` distinct sections of `passages`, grouped by document in the order met:
+    ”heading” och ”heading” i title; a passage without a heading names its document alone."""
+    by_document: dict[str, dict[str, None]] = {}
+    seen = 0
+    for passage in passages:
+        chunk = passage.chunk
+        heading = chunk.heading_path[-1] if chunk.heading_path else ""
+        headings = by_document.setdefault(chunk.title, {})
+        if (heading or chunk.title) not in headings:
+            headings[heading or chunk.title] = None
+            seen += 1
+        if seen == limit:
+            break
+    joiner, inside = (" and ", " in ") if english else (" och ", " i ")
+    groups = []
+    for title, headings in by_document.items():
+        quoted = [f"”{h}”" for h in headings if h != title]
+        named = ", ".join(quoted[:-1]) + joiner + quoted[-1] if len(quoted) > 1 else "".join(quoted)
+        groups.append(f"{named}{inside}{title}" if named else title)
+    return [group for group in groups if group]
 
 
 def _asks_something(question: str) -> bool:

@@ -102,7 +102,8 @@ class Question:
         return self.answer
 
     def refuse(self) -> Iterator[str | Answer]:
-        self.answer.text, self.answer.refused = self.assistant.refusal(self.english), True
+        near = self._retrieval.passages if self._retrieval is not None else ()
+        self.answer.text, self.answer.refused = self.assistant.refusal(self.english, near), True
         yield self.answer.text
         yield self.finish()
 
@@ -245,7 +246,7 @@ class GenerationRoute(Route):
         state = grounder.state
         answer.events += state.events
         if (state.refused or not generator.uses_llm) and not state.kept:
-            answer.text, answer.refused = assistant.refusal(request.english), True
+            answer.text, answer.refused = assistant.refusal(request.english, request.passages), True
             yield question.finish()
             return
         if generator.uses_llm and (state.kept == 0 or state.dropped > state.kept):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant.answerability import features_of
-from assistant.engine import Assistant
+from assistant.engine import Assistant, nearest_sections
 from assistant.events import EventKind
 from assistant.followup import rewrite_by_rules
 from assistant.generators import GeneratorError, GeneratorTimeout
@@ -88,7 +88,8 @@ def test_question_without_enough_evidence_is_refused_without_calling_the_llm(ind
     just_above = assistant.answerability.probability(features) + 0.01
     answer = make_assistant(indexed, llm, answerability_threshold=just_above).ask(question, generator="scripted")
     assert answer.has(EventKind.NOTHING_RELEVANT) and answer.refused and answer.text.startswith("Det framgår inte av kulturplanen")
-    assert "Blekingemodellen" in answer.text  # the hint names what the documents do cover
+    # The hint names the sections nearest the question: where to look, what to ask instead.
+    assert "Närmast din fråga kommer avsnitten: " + "; ".join(nearest_sections(retrieval.passages)) in answer.text
     assert llm.calls == [] and answer.citations == []
 
 
@@ -161,7 +162,45 @@ def test_llm_refusal_becomes_the_standard_refusal(indexed):
     llm = ScriptedLLM(indexed[0], reply="Det framgår inte av kulturplanen.")
     answer = make_assistant(indexed, llm).ask("Vad är Blekingemodellen?", generator="scripted")
     assert answer.refused and answer.citations == []
-    assert "Dokumenten handlar till exempel om" in answer.text
+    nearest = answer.retrieved[0].section.split(" > ")[-1]
+    assert f"Närmast din fråga kommer avsnitten: ”{nearest}”" in answer.text
+
+
+def test_a_refusal_points_to_the_sections_nearest_the_question(indexed):
+    assistant = make_assistant(indexed, answerability_threshold=1.0)  # refuses every question early
+    answer = assistant.ask("Vad kostar en biljett till Regionteaterns föreställningar?", generator="extractive")
+    assert answer.refused and answer.text.startswith("Det framgår inte av kulturplanen.")
+    passages = assistant.retriever.retrieve(answer.question).passages
+    for section in nearest_sections(passages):
+        assert section in answer.text
+    assert "Dokumenten handlar till exempel om" not in answer.text
+
+
+def test_a_refusal_without_passages_names_what_the_documents_cover(indexed):
+    assistant = make_assistant(indexed)
+    topics = assistant.covered_topics()
+    assert topics and assistant.refusal(english=False) == (
+        f"Det framgår inte av kulturplanen. Dokumenten handlar till exempel om: {', '.join(topics)}."
+    )
+    assert assistant.refusal(english=True).startswith("The culture plan does not say. The documents cover")
+
+
+def _passage_in_section(heading_path: tuple[str, ...], title: str) -> Passage:
+    chunk = Chunk(doc_id=title, source=f"{title}.txt", title=title, format="txt", position=0, text="Text.",
+                  heading_path=heading_path, start=0, end=5)  # fmt: skip
+    return Passage(chunk=chunk, score=1.0)
+
+
+def test_nearest_sections_are_distinct_headings_with_their_document():
+    passages = [
+        _passage_in_section(("Plan", "Kulturtrappan"), "Kulturplan"),
+        _passage_in_section(("Plan", "Kulturtrappan"), "Kulturplan"),  # the same section twice is named once
+        _passage_in_section((), "Protokoll"),  # no heading: the document's title alone
+        _passage_in_section(("Bibliotek",), "Kulturplan"),
+        _passage_in_section(("Museer",), "Kulturplan"),
+    ]
+    assert nearest_sections(passages) == ["”Kulturtrappan” och ”Bibliotek” i Kulturplan", "Protokoll"]
+    assert nearest_sections(passages, english=True, limit=2) == ["”Kulturtrappan” in Kulturplan", "Protokoll"]
 
 
 # --- the LLM's own judgement whether its sources answer (second stage of answerability) --------------
