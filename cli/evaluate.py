@@ -98,11 +98,15 @@ def bench(
     ] = False,
     sessions: Annotated[int, typer.Option(help="Concurrent chat sessions for the load figures.", min=1)] = 20,
     answer_questions: Annotated[
-        int, typer.Option(help="Gold questions timed for the answer figures (ours and the baseline).", min=1)
+        int, typer.Option(help="Questions timed for the answer figures (ours and the baseline).", min=1)
     ] = 20,
     local_chats: Annotated[int, typer.Option(help="Chats asking the local model at once.", min=1)] = 5,
     questions: Annotated[
-        Optional[Path], typer.Option(help="Gold-format questions for the answer figures (default evals/gold.jsonl, on corpus/).")
+        Optional[Path],
+        typer.Option(help="Gold-format questions for the answer figures (default: the development corpus's, on it)."),
+    ] = None,
+    answer_corpus: Annotated[
+        Optional[Path], typer.Option(help="Documents the --questions are asked of (default --corpus).")
     ] = None,
     scale: Annotated[
         Optional[str],
@@ -124,9 +128,13 @@ def bench(
     corpus = corpus or settings.corpus_dir
     if not corpus.is_dir():
         fail(f"--corpus {corpus} is not a folder")
+    if answer_corpus is not None and (questions is None or not answer_corpus.is_dir()):
+        fail("--answer-corpus needs --questions and a folder")
+    if questions is not None and not questions.is_file():
+        fail(f"--questions {questions} is not a file")
     result = benchmark.run(settings, corpus, out, sizes, include_local=not no_local, log=typer.echo,
                            load_sessions=sessions, load_only=load_only, answer_count=answer_questions,
-                           local_chats=local_chats, questions=questions or benchmark.GOLD)  # fmt: skip
+                           local_chats=local_chats, questions=questions, answer_corpus=answer_corpus)  # fmt: skip
     typer.echo("\n" + benchmark.render_table(result))
     typer.echo(f"wrote {out}/bench.json, bench.md" + ("" if load_only else ", latency.png"))
     readme = Path(__file__).resolve().parents[1] / "README.md"

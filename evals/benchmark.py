@@ -3,7 +3,9 @@
 The baseline is the tutorial pipeline: `VectorStoreIndex` over the same documents with the same
 embedding model (EmbeddingGemma, same prompts) and llama-index's default settings (in-memory vector
 store, SentenceSplitter with its default chunk size, top-2 retrieval, its default QA prompt) and
-the same local LLM. Every figure is reported for both, with the ratio ours / baseline.
+the same local LLM. Every figure is reported for both, with the ratio ours / baseline. The answer
+figures are timed on the development corpus (evals/devcorpus, built into the run's temporary folder)
+and 20 of its answerable development questions, unless other questions are given.
 
 Corpus scales ×100 and ×1000 add synthetic filler documents generated here (never in corpus/).
 ×100 is ingested for real; ×1000 adds perturbed copies of the ×100 filler vectors directly to the
@@ -141,10 +143,22 @@ def baseline_llm(llama):
 
 
 def baseline_documents(folders: list[Path]):
-    from llama_index.core import SimpleDirectoryReader
+    """The folders' documents as llama-index Documents, one per file. Plain text is read by
+    llama-index itself; PDF, DOCX, HTML and Markdown by our readers (llama-index's own need
+    llama-index-readers-file, which is not installed), joined into plain text: the baseline gets the
+    same words, then chunks, retrieves and prompts in its own plain way."""
+    from llama_index.core import Document, SimpleDirectoryReader
 
-    files = [p for folder in folders for p in sorted(folder.glob("*.txt"))]
-    return SimpleDirectoryReader(input_files=files).load_data() if files else []
+    from ingest.readers import read_document, supported_extensions
+
+    files = [p for folder in folders for p in sorted(folder.rglob("*")) if p.suffix.lower() in supported_extensions()]
+    plain = [p for p in files if p.suffix.lower() == ".txt"]
+    documents = SimpleDirectoryReader(input_files=plain).load_data() if plain else []
+    for path in (p for p in files if p.suffix.lower() != ".txt"):
+        parsed = read_document(path, path.read_bytes())
+        text = "\n\n".join([parsed.title, *(block.text for block in parsed.blocks)])
+        documents.append(Document(text=text, metadata={"file_name": path.name}))
+    return documents
 
 
 # --- measurements ----------------------------------------------------------------------------------
@@ -289,8 +303,18 @@ class Bench:
             call()
         return timer.seconds
 
+    def index_for_answers(self, embedder, corpus: Path) -> Settings:
+        """`corpus` indexed apart, for the answer figures."""
+        from ingest.pipeline import ingest
+
+        settings = self.settings.model_copy(update={"data_dir": self.work / "answers", "chroma_url": ""})
+        report = ingest(settings, [corpus], progress=False, embedder=embedder)
+        if not report.ok:
+            self.log(f"ingest of {corpus} skipped files: {[s.source for s in report.skipped]}")
+        return settings
+
     def answers(
-        self, embedder, generator, settings: Settings, corpus: Path, include_local: bool, questions: list[str]
+        self, embedder, generator, settings: Settings, corpus: Path, include_local: bool, questions: list[str], label: str
     ) -> None:
         """Time to first checked text and to the whole answer, p50/p95 over `questions`, ours and the
         baseline's; for the local model also prompt tokens and llama.cpp's prefill and decode rates."""
@@ -307,7 +331,7 @@ class Bench:
                 index = VectorStoreIndex.from_documents(documents, embed_model=baseline_embedding(embedder))
                 engine = index.as_query_engine(llm=baseline_llm(generator.llm), streaming=True)
                 baseline = [_timed_baseline(engine, generator, question) for question in questions]
-            note = f"{len(questions)} questions" + ("; baseline has no LLM-free mode" if name == "extractive" else "")
+            note = label + ("; baseline has no LLM-free mode" if name == "extractive" else "")
             for figure, label in (("first_ms", "time to first checked text"), ("total_ms", "total answer time")):
                 for p in (50, 95):
                     ours = percentile([getattr(t, figure) for t in timed], p / 100)
@@ -462,14 +486,26 @@ def _timed_baseline(engine, generator, question: str) -> _Timed:
 
 
 GOLD = Path(__file__).with_name("gold.jsonl")
+DEVCORPUS = Path(__file__).with_name("devcorpus")
 
 
 def answer_questions(count: int, questions: Path = GOLD) -> list[str]:
-    """The first `count` questions of a gold-format file (default: the gold set, on corpus/) that
-    stand alone (no history)."""
+    """`count` answerable questions that stand alone (no history) of a gold-format file, spread
+    evenly over it (its questions come grouped by kind)."""
     from evals.gold import load_questions
 
-    return [q.question for q in load_questions(questions) if not q.history][:count]
+    standalone = [q.question for q in load_questions(questions) if not q.history and q.answerable]
+    return standalone[:: max(1, len(standalone) // count)][:count]
+
+
+def development_answer_set(work: Path) -> tuple[Path, Path]:
+    """The development corpus, built into `work`, and its development questions: the answer figures'
+    default. Many documents, so each question's passages differ as in a region's real material: on
+    corpus/'s one page the same two passages answer most questions, and llama.cpp's cache then
+    holds nearly all of the baseline's prompt."""
+    target = work / "devcorpus"
+    subprocess.run([sys.executable, str(DEVCORPUS / "build.py"), str(target)], check=True, capture_output=True, timeout=600)
+    return target, DEVCORPUS / "questions_dev.jsonl"
 
 
 def _table_safe(text: str) -> str:
@@ -493,8 +529,11 @@ def run(
     load_only: bool = False,
     answer_count: int = 20,
     local_chats: int = 5,
-    questions: Path = GOLD,
+    questions: Path | None = None,
+    answer_corpus: Path | None = None,
 ) -> dict[str, Any]:
+    """All figures. The answer figures are timed on `questions` over `answer_corpus` (default
+    `corpus`); without `questions`, on the development corpus and its questions."""
     if load_only:
         return run_load_only(settings, corpus, out, load_sessions, log)
     out.mkdir(parents=True, exist_ok=True)
@@ -503,7 +542,12 @@ def run(
         embedder, generator = bench.model_loads()
         indexed = bench.ingest_figures(embedder, corpus)
         curve = bench.scales(embedder, corpus, scales)
-        bench.answers(embedder, generator, indexed, corpus, include_local, answer_questions(answer_count, questions))
+        if questions is None:
+            answer_corpus, questions = development_answer_set(Path(work))
+        answer_corpus = answer_corpus or corpus
+        answered = indexed if answer_corpus == corpus else bench.index_for_answers(embedder, answer_corpus)
+        asked = answer_questions(answer_count, questions)
+        bench.answers(embedder, generator, answered, answer_corpus, include_local, asked, f"{len(asked)} questions of {questions.name}")
         if include_local:
             bench.local_chats(indexed, local_chats)
         bench.serve_figures(indexed)

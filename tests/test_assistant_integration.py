@@ -117,11 +117,25 @@ def test_prompt_lookup_decoding_is_used_as_configured(real_index):
 
     on = LocalLlamaGenerator(real_index.model_copy(update={"llm_prompt_lookup_tokens": 4}))
     assert isinstance(on.llm.draft_model, LlamaPromptLookupDecoding)
+    # Which positions of each evaluated batch get logits: the prompt only its last (nothing reads the
+    # others, and computing them slowed prefill by a third); a step, its token and guesses, all.
+    batches: list[list[bool]] = []
+    set_batch = on.llm._batch.set_batch
+
+    def recording(batch, n_past, logits_all):
+        set_batch(batch, n_past, logits_all)
+        batches.append([bool(on.llm._batch.batch.logits[i]) for i in range(len(batch))])
+
+    on.llm._batch.set_batch = recording
     # The second answer reuses the first one's cached prompt start: the case that failed in `eval`
     # when the logits buffer was sized without the draft model.
     for question in ("Vad gör Musik i Blekinge?", "Vad gör Blekinge museum?"):
+        batches.clear()
         reply = on.complete([{"role": "user", "content": f"Svara kort. {question}"}], max_tokens=24)
         assert reply
+        prompt, *steps = batches
+        assert len(prompt) > 5 and prompt == [False] * (len(prompt) - 1) + [True]
+        assert steps and all(all(step) and len(step) <= 5 for step in steps)
     off = LocalLlamaGenerator(real_index.model_copy(update={"llm_prompt_lookup_tokens": 0}))
     assert off.llm.draft_model is None
 

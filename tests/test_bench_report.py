@@ -3,8 +3,13 @@ chats read a page (no models)."""
 
 from __future__ import annotations
 
-from evals.benchmark import README_END, README_START, update_readme
+import json
+
+from evals.benchmark import README_END, README_START, answer_questions, baseline_documents, update_readme
 from evals.local_chats import shows_text_or_place
+from fixture_docs import (
+    DOCX_SUBSECTION_TEXT, DOCX_TABLE, PDF_PAGES, write_docx, write_html, write_markdown, write_pdf, write_text,
+)  # fmt: skip
 
 RESULT = {
     "date": "2026-11-26 20:00 UTC", "machine": "2 CPU cores (Xeon), 24 GiB RAM, no GPU",
@@ -51,3 +56,28 @@ def test_the_changed_copy_for_the_ingest_under_load_reads_a_cp1252_document(tmp_
     changed = write_changed_copy(document, tmp_path / "copy")
     text = changed.read_text(encoding="utf-8")
     assert text.startswith("Region Kronoberg har en kulturplan för 2022–2024.") and CHANGE_TEXT in text
+
+
+# --- what the answer figures are timed on ----------------------------------------------------------------
+def test_the_timed_questions_are_answerable_standalone_and_spread_over_the_file(tmp_path):
+    rows = [{"id": f"q{i}", "question": f"Fråga {i}?", "answerable": i % 4 != 3, "must_include": [["x"]] if i % 4 != 3 else [],
+             "sources": [], "tags": []} for i in range(12)]  # fmt: skip
+    rows[0]["history"] = [{"role": "user", "content": "Förra frågan"}]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows), encoding="utf-8")
+    # Standalone and answerable: q1 q2 q4 q5 q6 q8 q9 q10; every second of them.
+    assert answer_questions(4, path) == ["Fråga 1?", "Fråga 4?", "Fråga 6?", "Fråga 9?"]
+    assert answer_questions(100, path) == [f"Fråga {i}?" for i in (1, 2, 4, 5, 6, 8, 9, 10)]
+
+
+def test_the_baseline_reads_every_format_ours_reads(tmp_path):
+    write_docx(tmp_path / "plan.docx")
+    write_pdf(tmp_path / "plan.pdf")
+    write_markdown(tmp_path / "program.md")
+    write_html(tmp_path / "sida.html")
+    write_text(tmp_path / "protokoll.txt")
+    documents = {d.metadata["file_name"]: d.text for d in baseline_documents([tmp_path])}
+    assert set(documents) == {"plan.docx", "plan.pdf", "program.md", "sida.html", "protokoll.txt"}
+    assert DOCX_SUBSECTION_TEXT in documents["plan.docx"] and DOCX_TABLE[1][0] in documents["plan.docx"]
+    assert PDF_PAGES[0][1][0][:40] in " ".join(documents["plan.pdf"].split())
+    assert not any("\x00" in text or text.startswith("%PDF") or text.startswith("PK") for text in documents.values())
