@@ -314,7 +314,7 @@ class Bench:
         return settings
 
     def answers(
-        self, embedder, generator, settings: Settings, corpus: Path, include_local: bool, questions: list[str], label: str
+        self, embedder, generator, settings: Settings, corpus: Path, include_local: bool, questions: list[str], asked: str
     ) -> None:
         """Time to first checked text and to the whole answer, p50/p95 over `questions`, ours and the
         baseline's; for the local model also prompt tokens and llama.cpp's prefill and decode rates."""
@@ -331,7 +331,7 @@ class Bench:
                 index = VectorStoreIndex.from_documents(documents, embed_model=baseline_embedding(embedder))
                 engine = index.as_query_engine(llm=baseline_llm(generator.llm), streaming=True)
                 baseline = [_timed_baseline(engine, generator, question) for question in questions]
-            note = label + ("; baseline has no LLM-free mode" if name == "extractive" else "")
+            note = asked + ("; baseline has no LLM-free mode" if name == "extractive" else "")
             for figure, label in (("first_ms", "time to first checked text"), ("total_ms", "total answer time")):
                 for p in (50, 95):
                     ours = percentile([getattr(t, figure) for t in timed], p / 100)
@@ -546,8 +546,8 @@ def run(
             answer_corpus, questions = development_answer_set(Path(work))
         answer_corpus = answer_corpus or corpus
         answered = indexed if answer_corpus == corpus else bench.index_for_answers(embedder, answer_corpus)
-        asked = answer_questions(answer_count, questions)
-        bench.answers(embedder, generator, answered, answer_corpus, include_local, asked, f"{len(asked)} questions of {questions.name}")
+        timed = answer_questions(answer_count, questions)
+        bench.answers(embedder, generator, answered, answer_corpus, include_local, timed, f"{len(timed)} questions of {questions.name}")
         if include_local:
             bench.local_chats(indexed, local_chats)
         bench.serve_figures(indexed)
