@@ -76,11 +76,16 @@ class Question:
         return self._evidence
 
     @cached_property
+    def plain_place_question(self) -> bool:
+        """ "Vilken kultur finns i X?": asks for everything the documents say about a place."""
+        return bool(self.retrieval.municipalities) and is_plain_place_question(self.text, self.assistant.profile)
+
+    @cached_property
     def evidence_probability(self) -> float | None:
         """The answerability model's probability that the documents answer; None for a plain place
         question ("Vilken kultur finns i X?"), which the place's own passages answer."""
         retrieval, assistant = self.retrieval, self.assistant
-        if retrieval.municipalities and is_plain_place_question(self.text, assistant.profile):
+        if self.plain_place_question:
             return None
         features = features_of(retrieval, self.evidence, assistant.profile.municipality_terms)
         return assistant.answerability.probability(features)
@@ -252,7 +257,9 @@ class GenerationRoute(Route):
         if generator.uses_llm and (state.kept == 0 or state.dropped > state.kept):
             yield from _fallback(question, request, "unsupported")
             return
-        if generator.uses_llm and request.municipalities:
+        # A plain place question asks for everything said of the place; a question that only names
+        # one ("När blev Karlskrona världsarv?") is answered, not padded with the place's other facts.
+        if generator.uses_llm and question.plain_place_question:
             for text in missing_municipality_sentences(grounder, request, assistant.profile):
                 answer.events.append(event(EventKind.MUNICIPALITY_COMPLETED))
                 shown.append(text)

@@ -140,6 +140,20 @@ def test_invented_fact_is_dropped_and_misplaced_citation_moved(indexed):
     assert_citations_consistent(answer)
 
 
+def test_only_a_plain_place_question_is_completed_with_the_places_other_sentences(indexed):
+    """ "Vilken kultur finns i Ronneby?" asks for everything said of Ronneby; "Vad ska inrättas i
+    Ronneby?" names Ronneby but asks one thing, and is not padded with the place's other facts."""
+    llm = ScriptedLLM(indexed[0])
+    assistant = make_assistant(indexed, llm)
+    for question, completed in (("Vilken kultur finns i Ronneby?", True), ("Vad ska inrättas i Ronneby?", False)):
+        n = passage_number(assistant, question, lambda c: "konstresurscentrum" in c.text)
+        llm.reply = f"I Ronneby inrättas ett regionalt konstresurscentrum [{n}]."
+        answer = assistant.ask(question, generator="scripted")
+        assert "konstresurscentrum" in answer.text and not answer.refused
+        assert answer.has(EventKind.MUNICIPALITY_COMPLETED) is completed, question
+        assert ("utgrävningar" in answer.text) is completed, answer.text
+
+
 def test_wholly_unsupported_answer_falls_back_to_extractive(indexed):
     poem = "Hösten kommer med regn och vind. Löven faller över staden. Kulturen sover i mörkret."
     llm = ScriptedLLM(indexed[0], reply=poem)
