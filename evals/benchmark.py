@@ -146,16 +146,20 @@ def baseline_documents(folders: list[Path]):
     """The folders' documents as llama-index Documents, one per file. Plain text is read by
     llama-index itself; PDF, DOCX, HTML and Markdown by our readers (llama-index's own need
     llama-index-readers-file, which is not installed), joined into plain text: the baseline gets the
-    same words, then chunks, retrieves and prompts in its own plain way."""
+    same words, then chunks, retrieves and prompts in its own plain way. Unreadable files are skipped."""
     from llama_index.core import Document, SimpleDirectoryReader
 
+    from ingest.document import UnreadableDocument
     from ingest.readers import read_document, supported_extensions
 
     files = [p for folder in folders for p in sorted(folder.rglob("*")) if p.suffix.lower() in supported_extensions()]
     plain = [p for p in files if p.suffix.lower() == ".txt"]
     documents = SimpleDirectoryReader(input_files=plain).load_data() if plain else []
     for path in (p for p in files if p.suffix.lower() != ".txt"):
-        parsed = read_document(path, path.read_bytes())
+        try:
+            parsed = read_document(path, path.read_bytes())
+        except UnreadableDocument:  # skipped, as our ingest skips it
+            continue
         text = "\n\n".join([parsed.title, *(block.text for block in parsed.blocks)])
         documents.append(Document(text=text, metadata={"file_name": path.name}))
     return documents

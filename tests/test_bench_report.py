@@ -81,3 +81,9 @@ def test_the_baseline_reads_every_format_ours_reads(tmp_path):
     assert DOCX_SUBSECTION_TEXT in documents["plan.docx"] and DOCX_TABLE[1][0] in documents["plan.docx"]
     assert PDF_PAGES[0][1][0][:40] in " ".join(documents["plan.pdf"].split())
     assert not any("\x00" in text or text.startswith("%PDF") or text.startswith("PK") for text in documents.values())
+
+
+def test_the_baseline_skips_a_file_ours_cannot_read(tmp_path):
+    write_text(tmp_path / "protokoll.txt")
+    (tmp_path / "trasig.pdf").write_bytes(b"%PDF-1.7 inget mer")
+    assert [d.metadata["file_name"] for d in baseline_documents([tmp_path])] == ["protokoll.txt"]
