@@ -55,6 +55,11 @@ class AnswerabilityFeatures:
         return list(astuple(self))
 
 
+def logistic(z: float) -> float:
+    """The probability of the log-odds `z` (both models below are logistic regressions)."""
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 @dataclass(frozen=True)
 class AnswerabilityModel:
     weights: tuple[float, ...]
@@ -62,8 +67,7 @@ class AnswerabilityModel:
     threshold: float  # refuse below this probability; 0 never refuses early
 
     def probability(self, features: AnswerabilityFeatures) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features.as_list()))
-        return 1.0 / (1.0 + math.exp(-z))
+        return logistic(self.bias + sum(w * x for w, x in zip(self.weights, features.as_list())))
 
     def refuses(self, features: AnswerabilityFeatures) -> bool:
         return self.refuses_at(self.probability(features))
@@ -97,8 +101,8 @@ class JudgedAnswerability:
         return self.threshold > 0 and evidence_probability < self.ask_below
 
     def probability(self, evidence_probability: float, judged_yes: float) -> float:
-        z = self.bias + self.weights[0] * log_odds(evidence_probability) + self.weights[1] * log_odds(judged_yes)
-        return 1.0 / (1.0 + math.exp(-z))
+        evidence, judge = self.weights
+        return logistic(self.bias + evidence * log_odds(evidence_probability) + judge * log_odds(judged_yes))
 
     def refuses(self, evidence_probability: float, judged_yes: float) -> bool:
         return self.asks(evidence_probability) and self.probability(evidence_probability, judged_yes) < self.threshold
