@@ -11,6 +11,12 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
+# Downloads from PyPI are sometimes cut off mid-file here (CI once failed on a truncated wheel):
+# pip resumes a cut download more often, and a failed install is tried again (see PIP_INSTALL).
+export PIP_RETRIES := 10
+export PIP_RESUME_RETRIES := 20
+PIP_INSTALL := bash .ci/retry.sh 3 $(BIN)/pip install --quiet
+
 .PHONY: setup models browser ingest run test eval bench clean
 
 # llama.cpp is built for the CPU it will run on, from a fixed set of instruction sets: AVX2 always;
@@ -34,18 +40,18 @@ LLAMA_WHEELS := $(HOME)/.cache/kulturplan/wheels/$(shell echo '$(LLAMA_PIN) $(LL
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) torch==2.13.0
 	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 		$(BIN)/pip wheel --quiet --no-cache-dir --no-deps -w $(LLAMA_WHEELS) '$(LLAMA_PIN)'
 	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed models
 
 models: $(VENV)/.installed
-	$(KP) models fetch
+	bash .ci/retry.sh 3 $(KP) models fetch
 
 ingest: setup
 	$(KP) ingest

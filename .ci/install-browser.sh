@@ -14,7 +14,7 @@ missing=()
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]} (apt)"
     log="$(mktemp)"
-    if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    if ! { $SUDO apt-get update -qq -o Acquire::Retries=5 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o Acquire::Retries=5 \
             --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
         cat "$log" >&2
         rm -f "$log"
