@@ -62,7 +62,11 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "", description="Sentence-transformers folder or hub id; empty = the fetched EmbeddingGemma."
     )
-    embedding_dtype: str = Field("bfloat16", description="torch dtype for the embedder on CPU.")
+    embedding_dtype: str = Field(
+        "auto",
+        description="torch dtype for the embedder on CPU; auto = bfloat16 where the CPU computes it natively "
+        "(AVX-512 BF16 or AMX), else float32 (bf16 emulated is 7-11x slower).",
+    )
     embedding_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
     embedding_compile: bool = Field(
         True,

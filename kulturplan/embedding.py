@@ -51,6 +51,21 @@ class Embedder(ABC):
         return budget_tokens(text)
 
 
+def cpu_dtype(requested: str) -> str:
+    """The torch dtype to run the embedder in: `requested`, or for "auto" bfloat16 where this CPU
+    computes bf16 natively (AVX-512 BF16 or AMX tiles) and float32 elsewhere.
+
+    Emulated bf16 is no saving: on a 2-core AMD EPYC with AVX2 only, bf16 embedded 32 passages in
+    99.8 s and a question in 1.55 s, float32 in 14.6 s and 134 ms. On the Xeons with AVX-512 BF16,
+    bf16 is the faster and halves the weights' memory."""
+    if requested != "auto":
+        return requested
+    import torch
+
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bfloat16" if native else "float32"
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model on CPU, loaded lazily on first use."""
 
@@ -59,7 +74,7 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(
         self,
         model: str,
-        dtype: str = "bfloat16",
+        dtype: str = "auto",
         batch_size: int = 16,
         runtime_cache: Path | None = None,
         compile_layers: bool = False,
@@ -105,7 +120,7 @@ class SentenceTransformerEmbedder(Embedder):
         started = time.perf_counter()
         try:
             model = SentenceTransformer(
-                source, device="cpu", local_files_only=True, model_kwargs={"dtype": getattr(torch, self.dtype)}
+                source, device="cpu", local_files_only=True, model_kwargs={"dtype": getattr(torch, cpu_dtype(self.dtype))}
             )
         except OSError as error:
             raise EmbedderUnavailable(f"cannot load embedding model {self.model_name}: {error}") from error
