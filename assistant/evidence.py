@@ -164,12 +164,17 @@ class EvidenceScorer:
                     units.append((n, sentence, lead_in))
         if not units:
             return []
+        coverages = [coverage(terms, {stem(w) for w in tokens(f"{lead_in} {text}")}, idf) for _, text, lead_in in units]
         scored = []
         for order, (n, text, lead_in) in enumerate(units):
             similarity = passages[n - 1].dense
-            words = {stem(w) for w in tokens(f"{lead_in} {text}")}
-            cov = coverage(terms, words, idf)
-            typed = holds_type(text, kind)
+            cov = coverages[order]
+            # The asked-for kind counts only in the question's topic: the sentence, its heading or the
+            # sentence before it shares a question word ("Ansökan görs senast den 31 mars." after the
+            # stipend; "Museet började ... 1899" after "Blekinge museum ..."). A protocol's signature
+            # line holds names, yet says nothing about what was asked.
+            in_topic = cov > 0 or (order > 0 and units[order - 1][0] == n and coverages[order - 1] > 0)
+            typed = in_topic and holds_type(text, kind)
             total = self.weights.combine(float(similarity), cov, typed)
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),

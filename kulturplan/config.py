@@ -142,10 +142,10 @@ class Settings(BaseSettings):
     # without an LLM call. Calibrated with `python -m evals.calibrate` (evals/calibration.json holds
     # the figures); 0 never refuses early.
     answerability_weights: tuple[float, float, float, float, float, float, float] = (
-        0.2435, 0.2951, 2.0743, -1.2293, 0.6217, -0.4744, 2.0494
+        0.2374, 0.3226, 2.0669, -1.2492, 0.4551, -0.4665, 2.0469
     )
-    answerability_bias: float = -4.2541
-    answerability_threshold: float = Field(0.3118, ge=0, le=1)
+    answerability_bias: float = -4.0997
+    answerability_threshold: float = Field(0.3079, ge=0, le=1)
     # The second stage for a generator with a model of its own (the local LLM): the evidence model's
     # log-odds and the model's own log-odds that the best selected sentence gives the answer, asked
     # only below the evidence probability `ask_below`. Calibrated with `python -m evals.calibrate_judge`

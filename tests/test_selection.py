@@ -231,3 +231,28 @@ def test_a_short_item_of_a_cited_sources_list_is_kept_and_a_short_fragment_is_no
     assert Grounder([passage]).check("- Tillgänglighet [1].") == "- Tillgänglighet [1]."
     assert Grounder([passage]).check("Blekinge museum [1].") is None  # no list item: a fragment
     assert Grounder([passage]).check("- Digitala tjänster [1].") is None  # in the source, but no item of its list
+
+
+def _passage(text: str, heading: str, dense: float, source: str):
+    from assistant.types import Passage
+    from kulturplan.chunks import Chunk
+
+    chunk = Chunk(doc_id=source, source=source, title=source, format="txt", position=0, text=text,
+                  heading_path=(heading,), start=0, end=len(text))  # fmt: skip
+    return Passage(chunk, 1.0, dense=dense)
+
+
+def test_the_asked_for_kind_counts_only_in_the_questions_topic():
+    from assistant.evidence import EvidenceScorer
+
+    minutes = _passage("Kulturnämnden beslutar att lägga meddelandena till handlingarna.\n\nVid protokollet; Sofie Dahl",
+                       "Protokoll", dense=0.41, source="protokoll.txt")  # fmt: skip
+    plan = _passage("Syntolkning ska erbjudas vid fler föreställningar. Det gör främst Regionteatern Blekinge Kronoberg.",
+                    "Tillgänglighet", dense=0.40, source="plan.pdf")  # fmt: skip
+    scored = EvidenceScorer().score("Vem ska erbjuda syntolkning?", [minutes, plan], lambda term: 1.0)
+    by_text = {s.text: s for s in scored}
+    # A signature line holds a name, but neither it nor what precedes it shares a question word.
+    assert not by_text["Vid protokollet; Sofie Dahl"].typed
+    # No question word either, but the sentence before it is on the topic: the name counts.
+    assert by_text["Det gör främst Regionteatern Blekinge Kronoberg."].typed
+    assert scored[0].text.startswith("Syntolkning") and scored[1].text.startswith("Det gör")
