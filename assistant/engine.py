@@ -17,9 +17,10 @@ from assistant.events import EventKind, event
 from assistant.evidence import EvidenceScorer, ScoredSentence, Weights
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
 from assistant.generators import ChatModelGenerator, Generator, GeneratorError, make_generator
+from assistant.municipality_overview import is_plain_place_question
 from assistant.prompts import rewrite_messages
 from assistant.queue import ModelQueue, QueueStatus
-from assistant.retrieval import HybridRetriever, Retrieval
+from assistant.retrieval import HybridRetriever, Retrieval, rerank_by_sentences
 from assistant.routes import DEFAULT_ROUTES, Question, Route
 from assistant.safety import QuestionError, strip_instructions, validate_question
 from assistant.types import Answer, Passage, Turn
@@ -86,6 +87,21 @@ class Assistant:
         of their coverage (the answerability model weighs those on its own)."""
         return self.evidence_scorer.score(
             retrieval.question, retrieval.passages, self.retriever.bm25().idf, retrieval.unknown_words
+        )
+
+    def retrieve(self, question: str, max_passages: int | None = None, municipality: str | None = None) -> Retrieval:
+        """The passages an answer is built from: hybrid retrieval, then `reranked` by their sentences,
+        except for a plain place question, which the place's own passages answer whatever they say."""
+        retrieval = self.retriever.retrieve(question, max_passages=max_passages, municipality=municipality)
+        if retrieval.municipalities and is_plain_place_question(question, self.profile):
+            return retrieval
+        return self.reranked(retrieval)
+
+    def reranked(self, retrieval: Retrieval) -> Retrieval:
+        """`retrieval` with its passages chosen again by their sentences (see `rerank_by_sentences`)."""
+        idf, unknown = self.retriever.bm25().idf, retrieval.unknown_words
+        return rerank_by_sentences(
+            retrieval, lambda pool: self.evidence_scorer.score(retrieval.question, pool, idf, unknown), self.settings.evidence_pool
         )
 
     @property

@@ -11,8 +11,9 @@ import bisect
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from assistant.scope import rerank_by_scope
 from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
-from assistant.evidence import idf_function
+from assistant.evidence import ScoredSentence, idf_function
 from kulturplan.language import content_terms, is_english, is_stopword, stem, tokens, use_vocabulary
 from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_length
 from kulturplan.store import ChunkStore
@@ -202,7 +203,7 @@ class HybridRetriever:
             passages=passages,
             candidates=candidates,
             municipalities=municipalities,
-            coverage=self._coverage(question, passages[:3]),
+            coverage=passage_coverage(question, passages[:3]),
             unknown_words=bm25.unknown_words(question),
             seconds=time.perf_counter() - started,
         )
@@ -230,10 +231,35 @@ class HybridRetriever:
             take(passage)
         return chosen
 
-    @staticmethod
-    def _coverage(question: str, passages: list[Passage]) -> float:
-        terms = content_terms(question)
-        if not terms:
-            return 1.0
-        found = set().union(*(content_terms(p.chunk.searchable_text) for p in passages))
-        return len(terms & found) / len(terms)
+
+def passage_coverage(question: str, passages: list[Passage]) -> float:
+    """The share of the question's content terms found in the passages (their searchable text)."""
+    terms = content_terms(question)
+    if not terms:
+        return 1.0
+    found = set().union(*(content_terms(p.chunk.searchable_text) for p in passages))
+    return len(terms & found) / len(terms)
+
+
+def rerank_by_sentences(
+    retrieval: Retrieval, score_sentences: Callable[[list[Passage]], list[ScoredSentence]], pool_size: int
+) -> Retrieval:
+    """The passages chosen again from the first `pool_size` candidates, by their best sentence's
+    evidence weighed by their scope (region and period); the chosen keep their fused order.
+
+    Fusion ranks whole chunks, while an answer is one sentence, and the chunk that holds it is often
+    fifth or sixth (dev split: the facts of 103 of 110 answerable questions were in the four passages
+    before, 107 after)."""
+    limit = len(retrieval.passages)
+    chosen_ids = {p.chunk.id for p in retrieval.passages}
+    extra = [p for p in retrieval.candidates if p.chunk.id not in chosen_ids]
+    pool = [*retrieval.passages, *extra[: max(0, pool_size - limit)]]
+    if len(pool) == limit:
+        return retrieval
+    best: dict[int, float] = {}
+    for sentence in score_sentences(pool):  # best first: a passage's first sentence is its best
+        best.setdefault(sentence.n, sentence.score * pool[sentence.n - 1].scope)
+    # Passages without a scorable sentence come last; ties keep the fused order.
+    ranked = sorted(range(1, len(pool) + 1), key=lambda n: (n not in best, -best.get(n, 0.0), n))
+    passages = [pool[n - 1] for n in sorted(ranked[:limit])]
+    return replace(retrieval, passages=passages, coverage=passage_coverage(retrieval.question, passages[:3]))

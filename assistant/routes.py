@@ -58,7 +58,7 @@ class Question:
     @property
     def retrieval(self) -> Retrieval:
         if self._retrieval is None:
-            self._retrieval = self.assistant.retriever.retrieve(
+            self._retrieval = self.assistant.retrieve(
                 self.text, max_passages=self.max_passages, municipality=self.municipality
             )
             self.answer.timings["retrieval_ms"] = self._retrieval.seconds * 1000

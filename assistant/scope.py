@@ -62,10 +62,10 @@ def rerank_by_scope(
     chunks = [p.chunk for p in candidates]
     wanted = question_scope(question, chunks, profile, today)
     current = current_period(chunks, profile, today)
-    reranked = [
-        dataclasses.replace(passage, score=passage.score * scope_factor(passage.chunk, wanted, current))
-        for passage in candidates
-    ]
+    reranked = []
+    for passage in candidates:
+        factor = scope_factor(passage.chunk, wanted, current)
+        reranked.append(dataclasses.replace(passage, score=passage.score * factor, scope=factor))
     reranked.sort(key=lambda p: (p.score, p.dense), reverse=True)
     return reranked
 

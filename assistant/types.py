@@ -24,6 +24,7 @@ class Passage:
     dense: float = 0.0  # cosine similarity to the question
     lexical: float = 0.0  # BM25 score
     via_municipality: bool = False  # added because the question names a municipality it mentions
+    scope: float = 1.0  # the share of its fused score kept for its region and period (assistant.scope)
 
 
 @dataclass(frozen=True)

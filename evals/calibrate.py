@@ -72,7 +72,7 @@ def collect(assistant, questions: list[GoldQuestion]) -> list[QuestionRow]:
     assistant.retriever.bm25()  # its index's vocabulary judges generic words before questions are prepared
     for gold in questions:
         question = prepared_question(assistant, gold)
-        retrieval = assistant.retriever.retrieve(question)
+        retrieval = assistant.retrieve(question)
         scored = assistant.evidence(retrieval)
         sentences = [
             SentenceFeatures(s.dense, s.coverage, s.typed, any(fact_found(f, s.text) for f in gold.must_include), s)

@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     retrieval_candidates: int = Field(20, ge=1, description="Candidates from each of dense and BM25 search.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     max_passages: int = Field(4, ge=1, le=12, description="Passages given to the generator.")
+    evidence_pool: int = Field(
+        6,
+        ge=1,
+        le=24,
+        description="Candidates whose sentences are scored; the passages with the best sentences among them are "
+        "given to the generator (at most this many, fewer than the passages = no reranking).",
+    )
     max_municipality_passages: int = Field(6, ge=1, description="Cap on a named municipality's own passages.")
     # Generic words (kulturplan/vocabulary.py), judged from the index's statistics: a domain word fills
     # this share of the chunks alone or as the start of compounds; a framing word is at least the
@@ -142,10 +149,10 @@ class Settings(BaseSettings):
     # without an LLM call. Calibrated with `python -m evals.calibrate` (evals/calibration.json holds
     # the figures); 0 never refuses early.
     answerability_weights: tuple[float, float, float, float, float, float, float] = (
-        0.2374, 0.3226, 2.0669, -1.2492, 0.4551, -0.4665, 2.0469
+        0.3055, 0.3746, 2.0314, -1.279, 0.2921, -0.4591, 2.0429
     )
-    answerability_bias: float = -4.0997
-    answerability_threshold: float = Field(0.3079, ge=0, le=1)
+    answerability_bias: float = -4.0015
+    answerability_threshold: float = Field(0.3013, ge=0, le=1)
     # The second stage for a generator with a model of its own (the local LLM): the evidence model's
     # log-odds and the model's own log-odds that the best selected sentence gives the answer, asked
     # only below the evidence probability `ask_below`. Calibrated with `python -m evals.calibrate_judge`
@@ -160,7 +167,7 @@ class Settings(BaseSettings):
     answer_sentence_margin: float = Field(
         0.08, ge=0, le=2, description="Sentences scoring within this of the best one join the extractive answer."
     )
-    answer_max_sentences: int = Field(4, ge=1, le=12, description="Most sentences in an extractive answer (lists aside).")
+    answer_max_sentences: int = Field(5, ge=1, le=12, description="Most sentences in an extractive answer (lists aside).")
     evidence_type_weight: float = Field(0.1, ge=0, le=5, description="Weight of holding the asked-for kind (number, date, name).")
 
     # Answering

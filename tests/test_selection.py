@@ -3,6 +3,8 @@ values, lists whole (no models, no store)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assistant.evidence import ScoredSentence
 from assistant.selection import select_sentences
 from assistant.table_rows import parse_row, rows_naming_the_question
@@ -256,3 +258,24 @@ def test_the_asked_for_kind_counts_only_in_the_questions_topic():
     # No question word either, but the sentence before it is on the topic: the name counts.
     assert by_text["Det gör främst Regionteatern Blekinge Kronoberg."].typed
     assert scored[0].text.startswith("Syntolkning") and scored[1].text.startswith("Det gör")
+
+
+def test_passages_are_chosen_again_by_their_best_sentence_and_keep_their_fused_order():
+    from assistant.evidence import EvidenceScorer
+    from assistant.retrieval import Retrieval, rerank_by_sentences
+
+    question = "Vem ska erbjuda syntolkning?"
+    filler = [_passage(f"Kulturlivet växer i länet år {n}.", "Allmänt", 0.5, f"doc{n}.txt") for n in range(4)]
+    answer = _passage("Regionteatern ska erbjuda syntolkning vid föreställningar.", "Tillgänglighet", 0.45, "plan.pdf")
+    older = _passage("Musik i Blekinge ska erbjuda syntolkning vid alla konserter.", "Tillgänglighet", 0.45, "old.docx")
+    older = replace(older, scope=0.5)  # another period than the question's
+    candidates = [*filler, older, answer]
+    retrieval = Retrieval(question, filler, candidates, (), 0.0, [])
+    scorer = EvidenceScorer()
+    reranked = rerank_by_sentences(retrieval, lambda pool: scorer.score(question, pool, lambda term: 1.0), 6)
+    sources = [p.chunk.source for p in reranked.passages]
+    assert len(sources) == 4 and "plan.pdf" in sources  # sixth by fusion, its sentence answers
+    assert "old.docx" not in sources  # as good a sentence, but out of scope
+    assert sources[:3] == ["doc0.txt", "doc1.txt", "doc2.txt"]  # fused order kept
+    # A pool no larger than the passages changes nothing.
+    assert rerank_by_sentences(retrieval, lambda pool: scorer.score(question, pool, lambda t: 1.0), 4) is retrieval
