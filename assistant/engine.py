@@ -93,15 +93,20 @@ class Assistant:
         """The passages an answer is built from: hybrid retrieval, then `reranked` by their sentences,
         except for a plain place question, which the place's own passages answer whatever they say."""
         retrieval = self.retriever.retrieve(question, max_passages=max_passages, municipality=municipality)
-        if retrieval.municipalities and is_plain_place_question(question, self.profile):
-            return retrieval
-        return self.reranked(retrieval)
+        return retrieval if self.keeps_place_passages(retrieval) else self.reranked(retrieval)
 
-    def reranked(self, retrieval: Retrieval) -> Retrieval:
-        """`retrieval` with its passages chosen again by their sentences (see `rerank_by_sentences`)."""
+    def keeps_place_passages(self, retrieval: Retrieval) -> bool:
+        """A plain place question ("Vilken kultur finns i X?") is answered from its place's passages."""
+        return bool(retrieval.municipalities) and is_plain_place_question(retrieval.question, self.profile)
+
+    def reranked(self, retrieval: Retrieval, pool: int | None = None) -> Retrieval:
+        """`retrieval` with its passages chosen again by their sentences from the first `pool`
+        candidates (default `evidence_pool`; see `rerank_by_sentences`)."""
         idf, unknown = self.retriever.bm25().idf, retrieval.unknown_words
         return rerank_by_sentences(
-            retrieval, lambda pool: self.evidence_scorer.score(retrieval.question, pool, idf, unknown), self.settings.evidence_pool
+            retrieval,
+            lambda passages: self.evidence_scorer.score(retrieval.question, passages, idf, unknown),
+            pool or self.settings.evidence_pool,
         )
 
     @property
