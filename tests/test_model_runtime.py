@@ -158,6 +158,9 @@ def test_an_embedder_on_a_read_only_model_cache_runs_from_memory(real_settings_b
     with caplog.at_level(logging.WARNING):
         vector = embedder.embed_query(QUESTIONS[0])
     assert not embedder.compiled
-    assert _mapped_file_of(embedder.model[0].auto_model.get_input_embeddings().weight) is None
+    mapped = _mapped_file_of(embedder.model[0].auto_model.get_input_embeddings().weight)
+    # No map of ours: the weights are as loaded, in memory, or (float32 on a CPU without native bf16,
+    # the checkpoint's own dtype) still mapped from the model's safetensors file.
+    assert mapped is None or mapped.endswith(".safetensors")
     assert "keeping the token embeddings in memory" in caplog.text and "uncompiled" in caplog.text
     assert abs(np.linalg.norm(vector) - 1) < 1e-3
