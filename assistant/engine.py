@@ -95,9 +95,11 @@ class Assistant:
         retrieval = self.retriever.retrieve(question, max_passages=max_passages, municipality=municipality)
         return retrieval if self.keeps_place_passages(retrieval) else self.reranked(retrieval)
 
-    def keeps_place_passages(self, retrieval: Retrieval) -> bool:
-        """A plain place question ("Vilken kultur finns i X?") is answered from its place's passages."""
-        return bool(retrieval.municipalities) and is_plain_place_question(retrieval.question, self.profile)
+    def keeps_place_passages(self, retrieval: Retrieval, question: str | None = None) -> bool:
+        """A plain place question ("Vilken kultur finns i X?") is answered from its place's passages;
+        `question` is its text as asked (default: as retrieval corrected it)."""
+        text = retrieval.question if question is None else question
+        return bool(retrieval.municipalities) and is_plain_place_question(text, self.profile)
 
     def reranked(self, retrieval: Retrieval, pool: int | None = None) -> Retrieval:
         """`retrieval` with its passages chosen again by their sentences from the first `pool`

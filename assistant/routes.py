@@ -78,7 +78,7 @@ class Question:
     @cached_property
     def plain_place_question(self) -> bool:
         """ "Vilken kultur finns i X?": asks for everything the documents say about a place."""
-        return bool(self.retrieval.municipalities) and is_plain_place_question(self.text, self.assistant.profile)
+        return self.assistant.keeps_place_passages(self.retrieval, self.text)
 
     @cached_property
     def evidence_probability(self) -> float | None:
