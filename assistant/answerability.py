@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 
-from assistant.evidence import YEAR, asked_type
+from assistant.evidence import YEAR, asked_kinds
 from kulturplan.language import general_frequency, stem
 
 _ASKED_NOUN = re.compile(r"\b(?:vilken|vilket|vilka|hur många|hur mycket|which|how many|how much)\s+(\w+)", re.IGNORECASE)
@@ -117,13 +117,13 @@ def absent_specificity(unknown_words: Iterable[str], place_terms: frozenset[str]
 
 def features_of(retrieval, evidence, place_terms: frozenset[str] = frozenset()) -> AnswerabilityFeatures:
     """The signals of one retrieval and its scored sentences (best first)."""
-    asked, noun = asked_type(retrieval.question), asked_noun(retrieval.question)
+    asked, noun = asked_kinds(retrieval.question), asked_noun(retrieval.question)
     return AnswerabilityFeatures(
         best_evidence=evidence[0].score if evidence else 0.0,
         best_dense=max((p.dense for p in retrieval.passages), default=0.0),
         coverage=retrieval.coverage,
         absent_specificity=absent_specificity(retrieval.unknown_words, place_terms),
-        asked_kind_found=float(asked is None or any(s.typed for s in evidence[:KIND_SENTENCES])),
+        asked_kind_found=float(not asked or any(s.typed for s in evidence[:KIND_SENTENCES])),
         absent_focus_specificity=absent_specificity([w for w in retrieval.unknown_words if w == noun], place_terms),
         years_found=years_found(retrieval, evidence[:KIND_SENTENCES]),
     )

@@ -76,18 +76,22 @@ def question_terms(question: str) -> set[str]:
     return {stem(w) for w in tokens(question) if len(w) > 1 and not is_stopword(w) and w not in QUESTION_WORDS}
 
 
-def asked_type(question: str) -> str | None:
-    return next((kind for kind, pattern in _ASKS if pattern.search(question)), None)
+def asked_kinds(question: str) -> frozenset[str]:
+    """Every kind the question asks for: "Hur stora är stipendierna och när ska man söka?" asks for
+    a number and a date, and a sentence holding either answers part of it."""
+    return frozenset(kind for kind, pattern in _ASKS if pattern.search(question))
 
 
-def holds_type(sentence: str, kind: str | None) -> bool:
-    if kind == "number":
-        return bool(_NUMBER.search(sentence))
-    if kind == "date":
-        return bool(YEAR.search(sentence) or _DATE.search(sentence))
-    if kind == "name":
-        return bool(_NAME.search(sentence))
-    return False
+_HOLDS = {
+    "number": lambda sentence: bool(_NUMBER.search(sentence)),
+    "date": lambda sentence: bool(YEAR.search(sentence) or _DATE.search(sentence)),
+    "name": lambda sentence: bool(_NAME.search(sentence)),
+}
+
+
+def holds_type(sentence: str, kinds: frozenset[str]) -> bool:
+    """The sentence holds one of the asked-for kinds."""
+    return any(_HOLDS[kind](sentence) for kind in kinds)
 
 
 def term_matches(term: str, words: set[str]) -> bool:
@@ -152,7 +156,7 @@ class EvidenceScorer:
         statistics). `absent` are question words no indexed passage holds: no sentence can match
         them, so they are left out of coverage, which then measures what the documents could show
         (assistant.answerability weighs their absence on its own)."""
-        kind = asked_type(question)
+        kinds = asked_kinds(question)
         terms = question_terms(question) - {stem(word) for word in absent}
         units: list[tuple[int, str, str]] = []
         for n, passage in enumerate(passages, start=1):
@@ -174,7 +178,7 @@ class EvidenceScorer:
             # stipend; "Museet började ... 1899" after "Blekinge museum ..."). A protocol's signature
             # line holds names, yet says nothing about what was asked.
             in_topic = cov > 0 or (order > 0 and units[order - 1][0] == n and coverages[order - 1] > 0)
-            typed = in_topic and holds_type(text, kind)
+            typed = in_topic and holds_type(text, kinds)
             total = self.weights.combine(float(similarity), cov, typed)
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),

@@ -279,3 +279,16 @@ def test_passages_are_chosen_again_by_their_best_sentence_and_keep_their_fused_o
     assert sources[:3] == ["doc0.txt", "doc1.txt", "doc2.txt"]  # fused order kept
     # A pool no larger than the passages changes nothing.
     assert rerank_by_sentences(retrieval, lambda pool: scorer.score(question, pool, lambda t: 1.0), 4) is retrieval
+
+
+def test_a_question_asking_two_things_counts_a_sentence_holding_either():
+    from assistant.evidence import EvidenceScorer, asked_kinds
+
+    assert asked_kinds("Hur stora är stipendierna och när ska man söka?") == {"number", "date"}
+    assert asked_kinds("Vem genomför utvärderingen och när?") == {"name", "date"}
+    assert asked_kinds("Vad är Kulturtrappan?") == frozenset()
+    plan = _passage("Utvärderingen görs av Kulturrådet. Arbetet ska vara klart i december 2025.",
+                    "Uppföljning", dense=0.5, source="plan.md")  # fmt: skip
+    scored = EvidenceScorer().score("Vem gör utvärderingen och när?", [plan], lambda term: 1.0)
+    # The name answers one part; the date, after it and so in topic, answers the other.
+    assert all(s.typed for s in scored)
