@@ -89,9 +89,13 @@ _HOLDS = {
 }
 
 
+def holds_kind(sentence: str, kind: str) -> bool:
+    return _HOLDS[kind](sentence)
+
+
 def holds_type(sentence: str, kinds: frozenset[str]) -> bool:
     """The sentence holds one of the asked-for kinds."""
-    return any(_HOLDS[kind](sentence) for kind in kinds)
+    return any(holds_kind(sentence, kind) for kind in kinds)
 
 
 def term_matches(term: str, words: set[str]) -> bool:

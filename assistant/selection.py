@@ -4,14 +4,15 @@ for what the LLM reads, so that their facts agree.
 The sentences come ranked by how well they answer (assistant.evidence). The best one leads; a table
 row brings the rows of its table that name the question's values (assistant.table_rows); a list
 item, or a list's introduction, brings the whole list; otherwise the few sentences scoring within
-a margin of the best join it (margin and count calibrated by evals/calibrate.py).
+a margin of the best join it (margin and count calibrated by evals/calibrate.py), and a question
+asking two kinds of thing ("Vem … och när?") gets the sentence beside the answer holding the other.
 """
 
 from __future__ import annotations
 
 import re
 
-from assistant.evidence import ScoredSentence, term_matches
+from assistant.evidence import ScoredSentence, asked_kinds, holds_kind, term_matches
 from assistant.table_rows import Row, parse_row, rows_naming_the_question
 from kulturplan.language import is_introduction, stem, tokens
 
@@ -45,7 +46,33 @@ def select_sentences(
     listed = listed or _list_naming_the_asked(ranked, question)
     if listed is not None:
         return sorted(dict.fromkeys([best, *_whole_list(ranked, listed)]), key=lambda s: s.order)
+    chosen += _missing_parts(ranked, chosen, question, max_sentences)
     return sorted(chosen, key=lambda s: s.order)
+
+
+def _missing_parts(
+    ranked: list[ScoredSentence], chosen: list[ScoredSentence], question: str, max_sentences: int
+) -> list[ScoredSentence]:
+    """For a question asking several kinds of thing ("Hur stora är stipendierna och när ska man
+    söka?"), the in-topic sentence nearest the answer in its passages for each kind the chosen
+    sentences lack: the parts of one question are about one subject, and a text states them together
+    ("... två stipendier på 10 000 kronor. Ansökan görs senast den 31 mars."), even when the later
+    sentence shares none of the question's words."""
+    kinds = asked_kinds(question)
+    if len(kinds) < 2:
+        return []
+    added: list[ScoredSentence] = []
+    for kind in sorted(kinds):
+        picked = chosen + added
+        if len(picked) >= max_sentences or any(holds_kind(s.text, kind) for s in picked):
+            continue
+        # `typed` marks a sentence in the question's topic holding one of its kinds (assistant.evidence).
+        candidates = [s for s in ranked if s.typed and s not in picked and holds_kind(s.text, kind)]
+        distances = {s: min(abs(s.order - c.order) for c in picked if c.n == s.n) for s in candidates
+                     if any(c.n == s.n for c in picked)}  # fmt: skip
+        if distances:
+            added.append(min(distances, key=distances.get))
+    return added
 
 
 def _list_naming_the_asked(ranked: list[ScoredSentence], question: str) -> ScoredSentence | None:

@@ -292,3 +292,20 @@ def test_a_question_asking_two_things_counts_a_sentence_holding_either():
     scored = EvidenceScorer().score("Vem gör utvärderingen och när?", [plan], lambda term: 1.0)
     # The name answers one part; the date, after it and so in topic, answers the other.
     assert all(s.typed for s in scored)
+
+
+def test_each_part_of_a_two_part_question_gets_its_sentence():
+    from assistant.evidence import EvidenceScorer
+
+    plan = _passage("Karlshamns kommun delar ut två kulturstipendier på 10 000 kronor. Ansökan görs senast den 31 mars. "
+                    "Juryn består av tre personer. Kulturstipendierna delades ut första gången 1985.",
+                    "Stipendier", dense=0.5, source="plan.md")  # fmt: skip
+    other = _passage("Regionens kulturstipendium delas ut den 6 juni.", "Stipendier", dense=0.45, source="other.md")
+    question = "Hur stora är Karlshamns kulturstipendier och när ska man söka?"
+    ranked = EvidenceScorer().score(question, [plan, other], lambda term: 1.0)
+    chosen = [s.text for s in select_sentences(ranked, 0.0, 3, question)]
+    # The amount leads; the date stated beside it answers the second part, not a year further on that
+    # shares more of the question's words, nor another document's date.
+    assert chosen == ["Karlshamns kommun delar ut två kulturstipendier på 10 000 kronor.", "Ansökan görs senast den 31 mars."]
+    # A question asking one thing is answered as before.
+    assert [s.text for s in select_sentences(ranked, 0.0, 3, "Hur stora är Karlshamns kulturstipendier?")] == chosen[:1]
