@@ -79,7 +79,7 @@ class Assistant:
         if self._evidence_scorer is None:
             settings = self.settings
             weights = Weights(settings.evidence_coverage_weight, settings.evidence_type_weight)
-            self._evidence_scorer = EvidenceScorer(weights)
+            self._evidence_scorer = EvidenceScorer(weights, self.profile.find_municipalities)
         return self._evidence_scorer
 
     def evidence(self, retrieval: Retrieval) -> list[ScoredSentence]:

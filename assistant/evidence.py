@@ -150,8 +150,11 @@ class EvidenceScorer:
     answered no better (shared devset 0.650 vs 0.675 full-answer accuracy).
     """
 
-    def __init__(self, weights: Weights = Weights()):
+    def __init__(self, weights: Weights = Weights(), find_places: Callable[[str], Iterable[str]] = lambda text: ()):
         self.weights = weights
+        # The places (the region's municipalities) a text names: a sentence about another place than
+        # the one asked about is not in the question's topic, however many of its words it shares.
+        self.find_places = find_places
 
     def score(
         self, question: str, passages: list[Passage], idf: Callable[[str], float], absent: Iterable[str] = ()
@@ -173,6 +176,7 @@ class EvidenceScorer:
         if not units:
             return []
         coverages = [coverage(terms, {stem(w) for w in tokens(f"{lead_in} {text}")}, idf) for _, text, lead_in in units]
+        topical = self._topical(question, terms, units, idf)
         scored = []
         for order, (n, text, lead_in) in enumerate(units):
             similarity = passages[n - 1].dense
@@ -181,14 +185,32 @@ class EvidenceScorer:
             # sentence before it shares a question word ("Ansökan görs senast den 31 mars." after the
             # stipend; "Museet började ... 1899" after "Blekinge museum ..."). A protocol's signature
             # line holds names, yet says nothing about what was asked.
-            in_topic = cov > 0 or (order > 0 and units[order - 1][0] == n and coverages[order - 1] > 0)
-            typed = in_topic and holds_type(text, kinds)
+            in_topic = bool(topical[order] or (order > 0 and units[order - 1][0] == n and topical[order - 1]))
+            typed = in_topic and topical[order] is not None and holds_type(text, kinds)
             total = self.weights.combine(float(similarity), cov, typed)
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),
                 passages[n - 1].chunk.source, passages[n - 1].chunk.position,
             ))  # fmt: skip
         return sorted(scored, key=lambda s: s.score, reverse=True)
+
+    def _topical(
+        self, question: str, terms: set[str], units: list[tuple[int, str, str]], idf: Callable[[str], float]
+    ) -> list[bool | None]:
+        """Per unit: whether it shares a question word besides the places the question names (a
+        place's name alone says nothing of what is asked about it), or None when it names only other
+        places than those asked about ("Olofströms kulturskola har 310 elever." for Sölvesborg)."""
+        asked = set(self.find_places(question))
+        place_terms = {stem(w) for place in asked for w in tokens(place)}
+        subject = (terms - place_terms) or terms
+        topical: list[bool | None] = []
+        for _, text, lead_in in units:
+            named = set(self.find_places(f"{lead_in} {text}"))
+            if asked and named and not named & asked:
+                topical.append(None)
+            else:
+                topical.append(coverage(subject, {stem(w) for w in tokens(f"{lead_in} {text}")}, idf) > 0)
+        return topical
 
 
 def idf_function(document_frequency: dict[str, int], documents: int) -> Callable[[str], float]:

@@ -149,10 +149,10 @@ class Settings(BaseSettings):
     # without an LLM call. Calibrated with `python -m evals.calibrate` (evals/calibration.json holds
     # the figures); 0 never refuses early.
     answerability_weights: tuple[float, float, float, float, float, float, float] = (
-        0.2895, 0.3525, 2.0331, -1.266, 0.4228, -0.4664, 2.0449
+        0.3325, 0.3387, 2.0274, -1.2652, 0.4174, -0.4666, 2.0438
     )
-    answerability_bias: float = -4.1011
-    answerability_threshold: float = Field(0.3042, ge=0, le=1)
+    answerability_bias: float = -4.1183
+    answerability_threshold: float = Field(0.3039, ge=0, le=1)
     # The second stage for a generator with a model of its own (the local LLM): the evidence model's
     # log-odds and the model's own log-odds that the best selected sentence gives the answer, asked
     # only below the evidence probability `ask_below`. Calibrated with `python -m evals.calibrate_judge`

@@ -309,3 +309,21 @@ def test_each_part_of_a_two_part_question_gets_its_sentence():
     assert chosen == ["Karlshamns kommun delar ut två kulturstipendier på 10 000 kronor.", "Ansökan görs senast den 31 mars."]
     # A question asking one thing is answered as before.
     assert [s.text for s in select_sentences(ranked, 0.0, 3, "Hur stora är Karlshamns kulturstipendier?")] == chosen[:1]
+
+
+def test_a_sentence_about_another_place_than_the_one_asked_about_is_not_in_its_topic():
+    from assistant.evidence import EvidenceScorer
+
+    places = ("Sölvesborg", "Olofström")
+    scorer = EvidenceScorer(find_places=lambda text: tuple(p for p in places if p in text))
+    schools = _passage("Olofströms kulturskola har omkring 310 elever. Sölvesborgs kulturskola undervisar i musik.",
+                       "Kulturskolor", dense=0.5, source="plan.pdf")  # fmt: skip
+    figures = _passage("Sölvesborg – Invånare: 17 800", "Befolkning", dense=0.5, source="plan.pdf")
+    question = "Hur många elever har kulturskolan i Sölvesborg?"
+    by_text = {s.text: s for s in scorer.score(question, [schools, figures], lambda t: 1.0)}
+    assert not by_text["Olofströms kulturskola har omkring 310 elever."].typed  # another municipality's number
+    assert not by_text["Sölvesborg – Invånare: 17 800"].typed  # the place's name alone is not the topic
+    # Without places, or about Olofström, the sentence answers.
+    assert EvidenceScorer().score(question, [schools], lambda t: 1.0)[0].typed
+    about_olofstrom = scorer.score("Hur många elever har kulturskolan i Olofström?", [schools], lambda t: 1.0)
+    assert about_olofstrom[0].text.startswith("Olofströms") and about_olofstrom[0].typed
