@@ -90,6 +90,7 @@ _HOLDS = {
 
 
 def holds_kind(sentence: str, kind: str) -> bool:
+    """The sentence holds a thing of `kind` ("number", "date" or "name")."""
     return _HOLDS[kind](sentence)
 
 
@@ -175,8 +176,9 @@ class EvidenceScorer:
                     units.append((n, sentence, lead_in))
         if not units:
             return []
-        coverages = [coverage(terms, {stem(w) for w in tokens(f"{lead_in} {text}")}, idf) for _, text, lead_in in units]
-        topical = self._topical(question, terms, units, idf)
+        words = [{stem(w) for w in tokens(f"{lead_in} {text}")} for _, text, lead_in in units]
+        coverages = [coverage(terms, unit_words, idf) for unit_words in words]
+        topical = self._topical(question, terms, units, words, idf)
         scored = []
         for order, (n, text, lead_in) in enumerate(units):
             similarity = passages[n - 1].dense
@@ -195,7 +197,12 @@ class EvidenceScorer:
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def _topical(
-        self, question: str, terms: set[str], units: list[tuple[int, str, str]], idf: Callable[[str], float]
+        self,
+        question: str,
+        terms: set[str],
+        units: list[tuple[int, str, str]],
+        words: list[set[str]],
+        idf: Callable[[str], float],
     ) -> list[bool | None]:
         """Per unit: whether it shares a question word besides the places the question names (a
         place's name alone says nothing of what is asked about it), or None when it names only other
@@ -204,12 +211,12 @@ class EvidenceScorer:
         place_terms = {stem(w) for place in asked for w in tokens(place)}
         subject = (terms - place_terms) or terms
         topical: list[bool | None] = []
-        for _, text, lead_in in units:
+        for (_, text, lead_in), unit_words in zip(units, words):
             named = set(self.find_places(f"{lead_in} {text}"))
             if asked and named and not named & asked:
                 topical.append(None)
             else:
-                topical.append(coverage(subject, {stem(w) for w in tokens(f"{lead_in} {text}")}, idf) > 0)
+                topical.append(coverage(subject, unit_words, idf) > 0)
         return topical
 
 
