@@ -212,8 +212,9 @@ class EvidenceScorer:
         subject = (terms - place_terms) or terms
         topical: list[bool | None] = []
         for (_, text, lead_in), unit_words in zip(units, words):
-            named = set(self.find_places(f"{lead_in} {text}"))
-            if asked and named and not named & asked:
+            # Only a question naming a place has other places: no unit is searched for names otherwise.
+            named = set(self.find_places(f"{lead_in} {text}")) if asked else set()
+            if named and not named & asked:
                 topical.append(None)
             else:
                 topical.append(coverage(subject, unit_words, idf) > 0)
