@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -68,10 +68,11 @@ class Settings(BaseSettings):
         "(AVX-512 BF16 or AMX), else float32 (bf16 emulated is 7-11x slower).",
     )
     embedding_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
-    embedding_compile: bool = Field(
-        True,
-        description="Compile the embedder's layers with torch.compile (a question: p95 50 -> 41 ms on 2 "
-        "cores); the first start on a machine compiles for ~20 s, later ones load the cache in ~3 s.",
+    embedding_compile: Literal["auto"] | bool = Field(
+        "auto",
+        description="Compile the embedder's layers with torch.compile; auto = where it runs in bfloat16 "
+        "(Xeon, bf16: a question p95 50 -> 41 ms on 2 cores). In float32 on an AVX2-only AMD EPYC it "
+        "gained nothing (p50 132-145 ms eager, 141-163 ms compiled) and cost ~7 s at every start.",
     )
     embedding_document_prompt: str = Field("title: {title} | text: {text}")
     embedding_query_prompt: str = Field("task: search result | query: {query}")

@@ -1,4 +1,5 @@
-"""The embedder's dtype follows the CPU: emulated bf16 made every embedding 7-11x slower."""
+"""The embedder's dtype follows the CPU (emulated bf16 made every embedding 7-11x slower),
+and so does compiling its layers (it paid only in bf16)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from kulturplan.config import Settings
-from kulturplan.embedding import cpu_dtype
+from kulturplan.embedding import compiles, cpu_dtype
 
 
 @pytest.mark.parametrize(
@@ -27,3 +28,22 @@ def test_a_named_dtype_is_kept_whatever_the_cpu(monkeypatch):
 
 def test_the_default_setting_is_auto():
     assert Settings.model_fields["embedding_dtype"].default == "auto"
+
+
+def test_auto_compiles_only_a_bfloat16_embedder():
+    assert compiles("auto", "bfloat16")
+    assert not compiles("auto", "float32")
+
+
+def test_a_chosen_compile_setting_is_kept_whatever_the_dtype():
+    assert compiles(True, "float32")
+    assert not compiles(False, "bfloat16")
+
+
+def test_the_compile_setting_reads_auto_and_booleans_from_the_environment(monkeypatch):
+    monkeypatch.delenv("KULTURPLAN_EMBEDDING_COMPILE", raising=False)
+    assert Settings().embedding_compile == "auto"
+    monkeypatch.setenv("KULTURPLAN_EMBEDDING_COMPILE", "false")
+    assert Settings().embedding_compile is False
+    monkeypatch.setenv("KULTURPLAN_EMBEDDING_COMPILE", "true")
+    assert Settings().embedding_compile is True
