@@ -69,6 +69,7 @@ class ScoredSentence:
     is_item: bool = False  # a list item or table row
     source: str = ""  # the passage's document
     position: int = -1  # the passage's chunk's place in its document (a list may go on in the next)
+    scope: float = 1.0  # the passage's scope factor: 1.0 in the question's region and period (assistant.scope)
 
 
 def question_terms(question: str) -> set[str]:
@@ -192,7 +193,7 @@ class EvidenceScorer:
             total = self.weights.combine(float(similarity), cov, typed)
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),
-                passages[n - 1].chunk.source, passages[n - 1].chunk.position,
+                passages[n - 1].chunk.source, passages[n - 1].chunk.position, passages[n - 1].scope,
             ))  # fmt: skip
         return sorted(scored, key=lambda s: s.score, reverse=True)
 

@@ -6,6 +6,7 @@ row brings the rows of its table that name the question's values (assistant.tabl
 item, or a list's introduction, brings the whole list; otherwise the few sentences scoring within
 a margin of the best join it (margin and count calibrated by evals/calibrate.py), and a question
 asking two kinds of thing ("Vem … och när?") gets the sentence beside the answer holding the other.
+No sentence joins from a passage further from the question's region or period than the best one's.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def select_sentences(
     or, when one of those is in a list, that whole list."""
     if not ranked:
         return []
-    best = ranked[0]
+    # The best sentence weighed by its passage's scope, as the passages were chosen
+    # (assistant.retrieval.rerank_by_sentences), and the answer keeps to that scope: "När var förslaget
+    # till kulturplan 2020–2023 ute på remiss?" is not answered with the next plan's consultation dates.
+    best = max(ranked, key=lambda s: s.score * s.scope)
+    ranked = [s for s in ranked if s.scope >= best.scope]
     if (row := parse_row(best.text)) is not None:
         return _table_rows(ranked, best, row, question)
     if in_list(best):

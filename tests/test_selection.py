@@ -327,3 +327,21 @@ def test_a_sentence_about_another_place_than_the_one_asked_about_is_not_in_its_t
     assert EvidenceScorer().score(question, [schools], lambda t: 1.0)[0].typed
     about_olofstrom = scorer.score("Hur många elever har kulturskolan i Olofström?", [schools], lambda t: 1.0)
     assert about_olofstrom[0].text.startswith("Olofströms") and about_olofstrom[0].typed
+
+
+def test_the_answer_keeps_to_the_scope_of_the_question():
+    """Two plans state their consultation dates alike: the question names 2020–2023, so the other
+    plan's sentence (its passage's scope factor 0.7) neither leads the answer nor joins it."""
+    other_plan = ScoredSentence(
+        2, 5, "Förslaget var ute på remiss mellan den 14 april och den 30 juni 2023.", "Inledning",
+        0.65, 0.75, True, 0.94, False, "plan_2024_2027.pdf", scope=0.7,
+    )  # fmt: skip
+    named_plan = ScoredSentence(
+        1, 0, "Förslaget var ute på remiss från den 1 april till den 31 maj 2019.", "Inledning",
+        0.67, 0.56, True, 0.91, False, "plan_2020_2023.docx",
+    )  # fmt: skip
+    chosen = select_sentences([other_plan, named_plan], margin=0.1, max_sentences=5, question="När var förslaget ute på remiss?")
+    assert [s.text for s in chosen] == [named_plan.text]
+    # Without a scope of its own the better-scoring sentence leads and the other joins within the margin.
+    unscoped = select_sentences([replace(other_plan, scope=1.0), named_plan], margin=0.1, max_sentences=5)
+    assert len(unscoped) == 2
