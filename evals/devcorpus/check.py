@@ -22,7 +22,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import build  # noqa: E402
 
-SPLITS = {"dev": HERE / "questions_dev.jsonl", "heldout": HERE / "questions_heldout.jsonl"}
+SPLITS = {
+    "dev": HERE / "questions_dev.jsonl",
+    "probe": HERE / "questions_probe.jsonl",
+    "heldout": HERE / "questions_heldout.jsonl",
+}
 KEYS = {"id", "question", "answerable", "must_include", "must_not_include", "sources", "tags"}
 
 
@@ -148,9 +152,9 @@ def main(keep: str | None = None) -> int:
     for f in files:
         print(f"    {len(texts[f.name].encode('utf-8')) / 1024:7.1f} KB text  {f.name}")
     print(f"Questions: {sum(per_split.values())} ({', '.join(f'{k} {v}' for k, v in per_split.items())})")
-    print(f"  {'tag':14s} {'dev':>5s} {'heldout':>8s} {'total':>6s}")
+    print(f"  {'tag':14s} " + " ".join(f"{split:>8s}" for split in SPLITS) + f" {'total':>6s}")
     for tag, total in sorted(tags_total.items(), key=lambda kv: -kv[1]):
-        print(f"  {tag:14s} {tag_split[(tag, 'dev')]:5d} {tag_split[(tag, 'heldout')]:8d} {total:6d}")
+        print(f"  {tag:14s} " + " ".join(f"{tag_split[(tag, split)]:8d}" for split in SPLITS) + f" {total:6d}")
     if errors:
         print(f"\n{len(errors)} problem(s):")
         for e in errors:
