@@ -71,6 +71,12 @@ class ScoredSentence:
     position: int = -1  # the passage's chunk's place in its document (a list may go on in the next)
     scope: float = 1.0  # the passage's scope factor: 1.0 in the question's region and period (assistant.scope)
 
+    @property
+    def scoped_score(self) -> float:
+        """The evidence score weighed by the passage's scope: how passages are chosen
+        (assistant.retrieval.rerank_by_sentences) and the answer's best sentence (assistant.selection)."""
+        return self.score * self.scope
+
 
 def question_terms(question: str) -> set[str]:
     """Stems of the words that can carry the question's subject (no stopwords, no interrogatives)."""

@@ -258,7 +258,7 @@ def rerank_by_sentences(
         return retrieval
     best: dict[int, float] = {}
     for sentence in score_sentences(pool):  # best first: a passage's first sentence is its best
-        best.setdefault(sentence.n, sentence.score * pool[sentence.n - 1].scope)
+        best.setdefault(sentence.n, sentence.scoped_score)
     # Passages without a scorable sentence come last; ties keep the fused order.
     ranked = sorted(range(1, len(pool) + 1), key=lambda n: (n not in best, -best.get(n, 0.0), n))
     passages = [pool[n - 1] for n in sorted(ranked[:limit])]

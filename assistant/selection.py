@@ -35,7 +35,7 @@ def select_sentences(
     # The best sentence weighed by its passage's scope, as the passages were chosen
     # (assistant.retrieval.rerank_by_sentences), and the answer keeps to that scope: "När var förslaget
     # till kulturplan 2020–2023 ute på remiss?" is not answered with the next plan's consultation dates.
-    best = max(ranked, key=lambda s: s.score * s.scope)
+    best = max(ranked, key=lambda s: s.scoped_score)
     ranked = [s for s in ranked if s.scope >= best.scope]
     if (row := parse_row(best.text)) is not None:
         return _table_rows(ranked, best, row, question)
