@@ -125,10 +125,22 @@ def with_scope(chunks: list[Chunk], scope: Scope) -> list[Chunk]:
     A section's own period ("Kulturplanen 2026–2029") is not given to its chunks: the scope's current
     period is read off the chunks' periods, and a summary of the next plan in a history document
     would make that plan current and demote the plan in force. The heading is in the chunk's text,
-    so a question naming the period finds the section by its words."""
+    so a question naming the period finds the section by its words.
+
+    A municipality's own document (its programme, its committee's minutes) is about that
+    municipality in every passage, also where a table row or a paragraph does not repeat its name:
+    its chunks are the municipality's, so a question naming it finds them among its passages."""
     return [
         dataclasses.replace(
-            chunk, region=scope.region, period_start=scope.period_start, period_end=scope.period_end
+            chunk,
+            region=scope.region,
+            period_start=scope.period_start,
+            period_end=scope.period_end,
+            municipalities=_with(chunk.municipalities, scope.municipality),
         )
         for chunk in chunks
     ]
+
+
+def _with(names: tuple[str, ...], name: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*names, name))) if name else names
