@@ -13,7 +13,8 @@ institutions and other numbers, so the fused candidates are reweighted before pa
 - Time. A question naming a period ("2020–2023"), a year ("2022") or a relative period ("förra
   planen", "nästa period") wants documents whose period contains it, or lies within it: others get
   OTHER_PERIOD_FACTOR, except, for a single year, later documents (which report on earlier years:
-  a 2024–2027 plan gives 2022's statistics) get the milder LATER_PERIOD_FACTOR. A question naming no
+  a 2024–2027 plan gives 2022's statistics) get the milder LATER_PERIOD_FACTOR, and a passage that
+  names the year itself keeps its score (minutes of 2024 set the goals for 2026). A question naming no
   time wants the current period, the plan period containing today: documents whose period ended
   before it started get OLDER_PERIOD_FACTOR. Documents without a known period are never touched.
 
@@ -79,10 +80,20 @@ def scope_factor(chunk: Chunk, wanted: QuestionScope, current: Period | None) ->
     if period is None:
         return factor
     if wanted.periods:
+        if _names_a_year(chunk, wanted.single_years):
+            return factor
         factor *= max(_named_period_factor(period, named, named in wanted.single_years) for named in wanted.periods)
     elif current is not None and period[1] < current[0]:
         factor *= OLDER_PERIOD_FACTOR
     return factor
+
+
+def _names_a_year(chunk: Chunk, years: frozenset[Period]) -> bool:
+    """Whether the passage itself (its headings or text) names one of the asked single years: then
+    it speaks of that year whatever its document's date (minutes of 2024 setting the goal for 2026,
+    a 2020 plan's target value for 2023)."""
+    text = chunk.searchable_text
+    return any(str(start) in text for start, _ in years)
 
 
 def _named_period_factor(period: Period, named: Period, single_year: bool) -> float:

@@ -116,6 +116,23 @@ def test_a_document_telling_of_several_periods_has_none_and_its_lists_stay_whole
     assert "1. Kulturens kraft" in scoped[1].text
 
 
+def test_a_municipalitys_own_document_is_that_municipalitys_in_every_passage():
+    document = ParsedDocument("Protokoll kulturnämnden Karlskrona 2024-05-22", "txt", [
+        Block("Uppföljning", "heading"),
+        Block("Barn i kö till kulturskolan – Utfall 2023: 310; Mål 2026: 190"),
+        Block("Ronneby och Karlskrona samarbetar om en turné."),
+    ])  # fmt: skip
+    source = "protokoll_kulturnamnden_karlskrona_2024-05-22.txt"
+    chunks = chunk_document(document, source, "h", 12, str.split, PROFILE)
+    assert len(chunks) > 1 and "Karlskrona" not in chunks[0].municipalities
+    scoped = with_scope(chunks, document_scope(document, source, PROFILE))
+    assert all("Karlskrona" in c.municipalities for c in scoped)
+    assert [c.id for c in scoped] == [c.id for c in chunks]
+    assert "Ronneby" in scoped[-1].municipalities and scoped[-1].municipalities.count("Karlskrona") == 1
+    regional = with_scope(chunks, detect_scope("Regional kulturplan för Blekinge 2024–2027", "plan.pdf", "", PROFILE))
+    assert [c.municipalities for c in regional] == [c.municipalities for c in chunks]
+
+
 # --- storage --------------------------------------------------------------------------------------
 def chunk(region: str = "", period: tuple[int, int] | None = None, text: str = "Text.", position: int = 0) -> Chunk:
     return Chunk(
@@ -222,6 +239,13 @@ def test_a_single_year_prefers_its_period_and_later_reports_to_earlier_documents
     ranked = rerank_by_scope("Hur många besök var det 2024?", candidates, PROFILE, today=TODAY)
     factors = {(p.chunk.period_start, p.chunk.period_end): round(p.score / 0.030, 3) for p in ranked}
     assert factors == {(2024, 2024): 1.0, (2025, 2028): LATER_PERIOD_FACTOR, (2020, 2023): OTHER_PERIOD_FACTOR}
+
+
+def test_a_passage_naming_the_asked_year_speaks_of_it_whatever_its_documents_date():
+    minutes = Passage(chunk("Blekinge", (2024, 2024), text="Barn i kö till kulturskolan – Mål 2026: 190"), score=0.030)
+    silent = Passage(chunk("Blekinge", (2024, 2024), text="Barn i kö till kulturskolan: 310", position=1), score=0.030)
+    ranked = rerank_by_scope("Vilket mål för kön finns för 2026?", [silent, minutes], PROFILE, today=TODAY)
+    assert [(p.chunk.text[-3:], p.scope) for p in ranked] == [("190", 1.0), ("310", OTHER_PERIOD_FACTOR)]
 
 
 def test_next_period():
