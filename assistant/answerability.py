@@ -17,7 +17,9 @@ Seven signals, combined by a logistic model whose weights, bias and threshold ar
   har ...?"), so its absence weighs more than that of another word;
 - whether the years the question names are in the passages that hold its best sentences (their text
   or their document's title): a question about "2019" answered by passages that only know 2023 is
-  about a year the documents do not cover, however close its topic.
+  about a year the documents do not cover, however close its topic. None are when the best sentence
+  speaks of other years only: a question about 2023 whose best sentence gives 2022's figure is most
+  likely asked about a year the documents lack.
 
 For a generator with a model of its own (the local LLM), a second stage (`JudgedAnswerability`)
 weighs the evidence model's verdict together with the model's own judgement whether the best
@@ -32,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 
 from assistant.evidence import YEAR, asked_kinds
+from kulturplan.chunks import periods_in
 from kulturplan.language import general_frequency, stem
 
 _ASKED_NOUN = re.compile(r"\b(?:vilken|vilket|vilka|hur många|hur mycket|which|how many|how much)\s+(\w+)", re.IGNORECASE)
@@ -131,13 +134,33 @@ def features_of(retrieval, evidence, place_terms: frozenset[str] = frozenset()) 
 
 def years_found(retrieval, best) -> float:
     """The share of the question's years written in the passages (text or document title) that hold
-    the `best` sentences; 1.0 for a question that names no year."""
+    the `best` sentences; 1.0 for a question that names no year, 0.0 when the best sentence speaks
+    of other years only (the documents give the neighbouring year's figure, lacking the asked one)."""
     years = set(YEAR.findall(retrieval.question))
     if not years:
         return 1.0
+    if best and names_other_years(retrieval.question, best[0].text):
+        return 0.0
     chunks = [retrieval.passages[n - 1].chunk for n in dict.fromkeys(s.n for s in best)]
     text = " ".join(f"{chunk.title} {chunk.text}" for chunk in chunks)
     return sum(year in text for year in years) / len(years)
+
+
+def names_other_years(question: str, best_sentence: str) -> bool:
+    """Whether the question names single years ("2023", not only a period "2020–2023") and the
+    best sentence names times, none of which is one the question names: none holds an asked year
+    ("2022" does not, "läsåret 2022/23" holds 2023) or lies within an asked period."""
+    asked = [(kind, start, end) for kind, start, end in periods_in(question)]
+    named = [(start, end) for _, start, end in periods_in(best_sentence)]
+    if not named or all(kind == "span" for kind, _, _ in asked):
+        return False
+    return not any(_same_time(kind, start, end, named) for kind, start, end in asked)
+
+
+def _same_time(kind: str, start: int, end: int, named: list[tuple[int, int]]) -> bool:
+    if kind == "span":
+        return any(start <= first and last <= end for first, last in named)
+    return any(first <= start <= last for first, last in named)
 
 
 def asked_noun(question: str) -> str | None:

@@ -16,7 +16,7 @@ _YEAR = r"(?:19|20)\d\d"
 _PERIOD = re.compile(
     rf"(?<!\d)(?:(?P<date>{_YEAR})-[01]\d-[0-3]\d"  # 2024-03-14
     rf"|(?P<start>{_YEAR})\s*[–—\-_/]\s*(?P<end>{_YEAR}|\d\d)"  # 2024–2027, 2024-2027, 2024_2027, 2024–27
-    rf"|(?P<year>{_YEAR}))(?!\d)"  # 2023
+    rf"|(?P<year>{_YEAR}))(?!\d|-?tal)"  # 2023, not a decade or century ("1900-talet")
 )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.answerability import (
     AnswerabilityFeatures, AnswerabilityModel, JudgedAnswerability, absent_specificity, features_of, log_odds,
+    names_other_years,
 )  # fmt: skip
 
 MODEL = AnswerabilityModel(weights=(1.5, 0.0, 1.3, -1.3, 1.0, -1.0, 1.7), bias=-5.0, threshold=0.28)
@@ -62,7 +63,7 @@ def _passage(title, text):
 
 def test_a_year_the_best_passages_never_name_lowers_the_probability():
     passages = [_passage("Kulturplan 2024–2027", "Kastellet hade 21 000 besök 2023."), _passage("Protokoll", "Kastellet 2019.")]
-    best = [SimpleNamespace(score=1.2, typed=True, n=1)]
+    best = [SimpleNamespace(score=1.2, typed=True, n=1, text="Kastellet hade många besök.")]
 
     def features(question):
         return features_of(SimpleNamespace(question=question, passages=passages, coverage=1.0, unknown_words=[]), best)
@@ -74,6 +75,26 @@ def test_a_year_the_best_passages_never_name_lowers_the_probability():
     assert features("Hur många besök 2019 och 2023?").years_found == 0.5
     asked_2019, asked_2023 = features("Hur många besök hade Kastellet 2019?"), features("Hur många besök hade Kastellet 2023?")
     assert MODEL.probability(asked_2019) < MODEL.probability(asked_2023)
+
+
+def test_a_best_sentence_of_other_years_than_the_asked_one_finds_none_of_them():
+    assert names_other_years("Hur många besök hade konsthallen 2023?", "Konsthallen hade 38 000 besök 2022.")
+    assert not names_other_years("Hur många besök hade konsthallen 2023?", "Konsthallen hade 41 000 besök 2023.")
+    assert not names_other_years("Hur många besök hade konsthallen 2023?", "Konsthallen hade många besök.")
+    assert not names_other_years("Hur många besök hade konsthallen?", "Konsthallen hade 38 000 besök 2022.")
+    assert not names_other_years("Hur många elever fick kulturmöten 2023?", "Läsåret 2022/23 fick 71 procent kulturmöten.")
+    assert not names_other_years("Vilka utställningar visades 2023?", "Sju utställningar, bland annat om 1900-talet.")
+    # a question naming two times is answered by a sentence naming one of them
+    assert not names_other_years("Hur många fick kulturmöten 2022/23, och vad är målet för 2027?", "Läsåret 2022/23 fick 71 procent.")
+    # a period is not a single year: a 2020 figure may answer "2020–2023"
+    assert not names_other_years("Hur mycket stöd gavs 2020–2023?", "Stödet var 10 miljoner 2020.")
+
+    passages = [_passage("Kulturprogram 2023–2026", "Konsthallen hade 38 000 besök 2022.")]
+    retrieval = SimpleNamespace(question="Hur många besök hade konsthallen 2023?", passages=passages, coverage=1.0, unknown_words=[])
+    other_year = [SimpleNamespace(score=1.2, typed=True, n=1, text="Konsthallen hade 38 000 besök 2022.")]
+    asked_year = [SimpleNamespace(score=1.2, typed=True, n=1, text="Konsthallen hade 41 000 besök 2023.")]
+    assert features_of(retrieval, other_year).years_found == 0.0  # though the title's period starts 2023
+    assert features_of(retrieval, asked_year).years_found == 1.0
 
 
 # --- the second stage: the LLM's own judgement ---------------------------------------------------------

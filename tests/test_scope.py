@@ -92,6 +92,8 @@ def test_periods_in_text():
     assert periods_in("planen 2024–2027, 2024_2027, 2024–27 och mötet 2024-03-14, året 2023") == [
         ("span", 2024, 2027), ("span", 2024, 2027), ("span", 2024, 2027), ("date", 2024, 2024), ("year", 2023, 2023)
     ]
+    # decades and centuries are no years
+    assert periods_in("hav under 1900-talet, musik från 1990-talets början och 2020-talet") == []
 
 
 def test_document_scope_reads_the_title_and_opening_of_a_parsed_document():
