@@ -281,6 +281,22 @@ def test_passages_are_chosen_again_by_their_best_sentence_and_keep_their_fused_o
     assert rerank_by_sentences(retrieval, lambda pool: scorer.score(question, pool, lambda t: 1.0), 4) is retrieval
 
 
+def test_the_candidate_closest_in_meaning_joins_the_pool_however_late_fusion_ranks_it():
+    from assistant.evidence import EvidenceScorer
+    from assistant.retrieval import Retrieval, rerank_by_sentences
+
+    question = "Vilken vision hade planen?"
+    filler = [_passage(f"Planen gäller länet år {n}.", "Allmänt", 0.5, f"doc{n}.txt") for n in range(6)]
+    vision = _passage("Visionen är en region där kulturen bär hela livet.", "Vision och mål", 0.8, "plan.docx")
+    farther = _passage("Visionen beskrivs i en bilaga.", "Bilaga", 0.45, "bilaga.docx")
+    retrieval = Retrieval(question, filler[:4], [*filler, farther, vision], (), 0.0, [])
+    scorer = EvidenceScorer()
+    reranked = rerank_by_sentences(retrieval, lambda pool: scorer.score(question, pool, lambda term: 1.0), 6)
+    sources = [p.chunk.source for p in reranked.passages]
+    assert "plan.docx" in sources and "bilaga.docx" not in sources  # eighth by fusion, first by meaning
+    assert rerank_by_sentences(retrieval, lambda pool: scorer.score(question, pool, lambda t: 1.0), 4) is retrieval
+
+
 def test_a_question_asking_two_things_counts_a_sentence_holding_either():
     from assistant.evidence import EvidenceScorer, asked_kinds
 
