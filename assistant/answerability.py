@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 
 from assistant.evidence import YEAR, asked_kinds
-from kulturplan.chunks import periods_in
+from assistant.scope import names_other_years
 from kulturplan.language import general_frequency, stem
 
 _ASKED_NOUN = re.compile(r"\b(?:vilken|vilket|vilka|hur många|hur mycket|which|how many|how much)\s+(\w+)", re.IGNORECASE)
@@ -144,23 +144,6 @@ def years_found(retrieval, best) -> float:
     chunks = [retrieval.passages[n - 1].chunk for n in dict.fromkeys(s.n for s in best)]
     text = " ".join(f"{chunk.title} {chunk.text}" for chunk in chunks)
     return sum(year in text for year in years) / len(years)
-
-
-def names_other_years(question: str, best_sentence: str) -> bool:
-    """Whether the question names single years ("2023", not only a period "2020–2023") and the
-    best sentence names times, none of which is one the question names: none holds an asked year
-    ("2022" does not, "läsåret 2022/23" holds 2023) or lies within an asked period."""
-    asked = [(kind, start, end) for kind, start, end in periods_in(question)]
-    named = [(start, end) for _, start, end in periods_in(best_sentence)]
-    if not named or all(kind == "span" for kind, _, _ in asked):
-        return False
-    return not any(_same_time(kind, start, end, named) for kind, start, end in asked)
-
-
-def _same_time(kind: str, start: int, end: int, named: list[tuple[int, int]]) -> bool:
-    if kind == "span":
-        return any(start <= first and last <= end for first, last in named)
-    return any(first <= start <= last for first, last in named)
 
 
 def asked_noun(question: str) -> str | None:

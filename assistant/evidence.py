@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from assistant.safety import sanitize_passage
+from assistant.scope import sentence_time_factor
 from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.language import QUESTION_WORDS, is_introduction, is_stopword, split_sentences, stem, tokens
@@ -69,7 +70,9 @@ class ScoredSentence:
     is_item: bool = False  # a list item or table row
     source: str = ""  # the passage's document
     position: int = -1  # the passage's chunk's place in its document (a list may go on in the next)
-    scope: float = 1.0  # the passage's scope factor: 1.0 in the question's region and period (assistant.scope)
+    # Its passage's scope factor (1.0 in the question's region and period), times OTHER_PERIOD_FACTOR
+    # when the sentence speaks of other years than the one asked (assistant.scope).
+    scope: float = 1.0
 
     @property
     def scoped_score(self) -> float:
@@ -199,7 +202,8 @@ class EvidenceScorer:
             total = self.weights.combine(float(similarity), cov, typed)
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),
-                passages[n - 1].chunk.source, passages[n - 1].chunk.position, passages[n - 1].scope,
+                passages[n - 1].chunk.source, passages[n - 1].chunk.position,
+                passages[n - 1].scope * sentence_time_factor(question, text),
             ))  # fmt: skip
         return sorted(scored, key=lambda s: s.score, reverse=True)
 

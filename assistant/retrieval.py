@@ -266,8 +266,8 @@ def rerank_by_sentences(
     if len(pool) == limit:
         return retrieval
     best: dict[int, float] = {}
-    for sentence in score_sentences(pool):  # best first: a passage's first sentence is its best
-        best.setdefault(sentence.n, sentence.scoped_score)
+    for sentence in score_sentences(pool):
+        best[sentence.n] = max(best.get(sentence.n, float("-inf")), sentence.scoped_score)
     # Passages without a scorable sentence come last; ties keep the fused order.
     ranked = sorted(range(1, len(pool) + 1), key=lambda n: (n not in best, -best.get(n, 0.0), n))
     passages = [pool[n - 1] for n in sorted(ranked[:limit])]

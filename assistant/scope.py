@@ -18,6 +18,10 @@ institutions and other numbers, so the fused candidates are reweighted before pa
   time wants the current period, the plan period containing today: documents whose period ended
   before it started get OLDER_PERIOD_FACTOR. Documents without a known period are never touched.
 
+A sentence is weighed once more by its own words (`sentence_time_factor`): one that speaks of other
+years than the single year asked gets OTHER_PERIOD_FACTOR, so that the answer gives the asked year's
+row ("Beviljat 2023: 18 700 000") before the neighbouring year's of a closer passage.
+
 The current period is read off the candidates: the own region's multi-year periods containing today
 (the latest-starting one); "förra"/"tidigare" is the period before it, "nästa"/"kommande" the one after.
 """
@@ -170,3 +174,26 @@ def _after(current: Period, plans: list[Period]) -> Period:
         return min(later)
     length = current[1] - current[0]
     return current[1] + 1, current[1] + 1 + length
+
+
+def names_other_years(question: str, sentence: str) -> bool:
+    """Whether the question names single years ("2023", not only a period "2020–2023") and the
+    sentence names times, none of which is one the question names: none holds an asked year
+    ("2022" does not, "läsåret 2022/23" holds 2023) or lies within an asked period."""
+    asked = periods_in(question)
+    named = [(start, end) for _, start, end in periods_in(sentence)]
+    if not named or all(kind == "span" for kind, _, _ in asked):
+        return False
+    return not any(_same_time(kind, start, end, named) for kind, start, end in asked)
+
+
+def sentence_time_factor(question: str, sentence: str) -> float:
+    """A sentence's own scope in time: OTHER_PERIOD_FACTOR when it speaks of other years than the
+    single years the question names, else 1.0 (its passage's scope is weighed apart)."""
+    return OTHER_PERIOD_FACTOR if names_other_years(question, sentence) else 1.0
+
+
+def _same_time(kind: str, start: int, end: int, named: list[tuple[int, int]]) -> bool:
+    if kind == "span":
+        return any(start <= first and last <= end for first, last in named)
+    return any(first <= start <= last for first, last in named)

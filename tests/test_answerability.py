@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from assistant.scope import names_other_years
 from assistant.answerability import (
     AnswerabilityFeatures, AnswerabilityModel, JudgedAnswerability, absent_specificity, features_of, log_odds,
-    names_other_years,
 )  # fmt: skip
 
 MODEL = AnswerabilityModel(weights=(1.5, 0.0, 1.3, -1.3, 1.0, -1.0, 1.7), bias=-5.0, threshold=0.28)

@@ -297,6 +297,24 @@ def test_the_candidate_closest_in_meaning_joins_the_pool_however_late_fusion_ran
     assert rerank_by_sentences(retrieval, lambda pool: scorer.score(question, pool, lambda t: 1.0), 4) is retrieval
 
 
+def test_the_answer_keeps_to_the_year_asked_when_a_sentence_names_it():
+    from assistant.evidence import EvidenceScorer
+    from assistant.scope import OTHER_PERIOD_FACTOR
+
+    question = "Hur mycket fick Blekinge museum i regionalt bidrag 2023?"
+    minutes = _passage("Blekinge museum – Beviljat 2023: 18 700 000; Förslag 2024: 19 250 000",
+                       "Bidrag", dense=0.55, source="protokoll.txt")  # fmt: skip
+    plan = _passage("Blekinge museum – Regionalt stöd 2020 (kr): 17 400 000. Blekinge museum fick bidrag till basutställningen.",
+                    "Stöd 2020", dense=0.60, source="plan.docx")  # fmt: skip
+    scored = EvidenceScorer().score(question, [plan, minutes], lambda term: 1.0)
+    by_text = {s.text: s for s in scored}
+    assert by_text["Blekinge museum – Regionalt stöd 2020 (kr): 17 400 000."].scope == OTHER_PERIOD_FACTOR
+    assert by_text["Blekinge museum – Beviljat 2023: 18 700 000; Förslag 2024: 19 250 000"].scope == 1.0
+    assert by_text["Blekinge museum fick bidrag till basutställningen."].scope == 1.0  # names no year
+    answer = " ".join(s.text for s in select_sentences(scored, 0.08, 5, question))
+    assert "18 700 000" in answer and "17 400 000" not in answer
+
+
 def test_a_question_asking_two_things_counts_a_sentence_holding_either():
     from assistant.evidence import EvidenceScorer, asked_kinds
 
