@@ -76,8 +76,9 @@ class ScoredSentence:
 
     @property
     def scoped_score(self) -> float:
-        """The evidence score weighed by the passage's scope: how passages are chosen
-        (assistant.retrieval.rerank_by_sentences) and the answer's best sentence (assistant.selection)."""
+        """The evidence score weighed by its scope (the passage's, and the sentence's own years): how
+        passages are chosen (assistant.retrieval.rerank_by_sentences) and the answer's best sentence
+        (assistant.selection)."""
         return self.score * self.scope
 
 

@@ -184,16 +184,15 @@ def names_other_years(question: str, sentence: str) -> bool:
     named = [(start, end) for _, start, end in periods_in(sentence)]
     if not named or all(kind == "span" for kind, _, _ in asked):
         return False
-    return not any(_same_time(kind, start, end, named) for kind, start, end in asked)
+    # An asked period holds a named time; an asked year (or date) is held by one.
+    return not any(
+        _contains((start, end), time) if kind == "span" else _contains(time, (start, end))
+        for kind, start, end in asked
+        for time in named
+    )
 
 
 def sentence_time_factor(question: str, sentence: str) -> float:
     """A sentence's own scope in time: OTHER_PERIOD_FACTOR when it speaks of other years than the
     single years the question names, else 1.0 (its passage's scope is weighed apart)."""
     return OTHER_PERIOD_FACTOR if names_other_years(question, sentence) else 1.0
-
-
-def _same_time(kind: str, start: int, end: int, named: list[tuple[int, int]]) -> bool:
-    if kind == "span":
-        return any(start <= first and last <= end for first, last in named)
-    return any(first <= start <= last for first, last in named)

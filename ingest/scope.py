@@ -136,11 +136,11 @@ def with_scope(chunks: list[Chunk], scope: Scope) -> list[Chunk]:
             region=scope.region,
             period_start=scope.period_start,
             period_end=scope.period_end,
-            municipalities=_with(chunk.municipalities, scope.municipality),
+            municipalities=_with_name(chunk.municipalities, scope.municipality),
         )
         for chunk in chunks
     ]
 
 
-def _with(names: tuple[str, ...], name: str) -> tuple[str, ...]:
+def _with_name(names: tuple[str, ...], name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*names, name))) if name else names
