@@ -6,7 +6,9 @@ split at sentence boundaries by llama-index's SentenceSplitter; a table row neve
 one table start a fresh chunk when the whole table would not fit in the current one. A list (its
 introduction ending in a colon and its items, "1. ...", "- ...") is kept whole the same way, and may
 stretch a chunk to LIST_STRETCH times the budget rather than lose its last items to the next chunk;
-so is a table that fits such a chunk, with the sentence that introduces it.
+so is a table that fits such a chunk, with the sentence that introduces it. A chunk whose rows go on
+a table begun in an earlier chunk carries the paragraph above the table as its `context`: searched
+with it (lexical search, the question's period and place), not quoted as its text.
 
 Every chunk's text begins with its section's heading (so headings are searched and quoted): the first
 chunk of a section with the heading lines right above it, exactly as they stand in the document text;
@@ -20,7 +22,7 @@ headings (`subsection_lists`); the headings themselves stand in the document fur
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llama_index.core.node_parser import SentenceSplitter
 
@@ -144,8 +146,9 @@ def _within_budget(piece: _Piece, budget: int, tokenize: Callable[[str], list]) 
     return _split_long(piece, budget, tokenize)
 
 
-def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) -> list[list[_Piece]]:
-    """The section's pieces packed into chunks; the budget leaves room for the heading lead-in."""
+def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) -> list[tuple[list[_Piece], str]]:
+    """The section's pieces packed into chunks, each with its context (`_table_introduction`); the
+    budget leaves room for the heading lead-in."""
     heading = section.heading_path[-1] if section.heading_path else ""
     reserve = len(tokenize(section.lead.text)) if section.lead else len(tokenize(heading)) if heading else 0
     budget = max(max_tokens - reserve, max_tokens // 2)
@@ -160,6 +163,7 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
         if is_list or sum(sizes[start:end]) <= budget * LIST_STRETCH
         for i in range(start + 1, end)
     }
+    firsts: list[int] = []  # the index of each group's first piece
     groups: list[list[_Piece]] = []
     current: list[_Piece] = []
     used = 0
@@ -176,11 +180,26 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
         if current and used + size > limit:
             groups.append(current)
             current, used = [], 0
+        if not current:
+            firsts.append(index)
         current.append(piece)
         used += size
     if current:
         groups.append(current)
-    return groups
+    return [(group, _table_introduction(pieces, runs, first)) for group, first in zip(groups, firsts)]
+
+
+def _table_introduction(pieces: list[_Piece], runs: dict[int, tuple[int, bool]], first: int) -> str:
+    """The paragraph right before the table whose rows begin a chunk at `first`, when it stands in an
+    earlier chunk ("" otherwise): a table split over chunks, or one too long to join the text before
+    it, would leave its rows without what they count and when."""
+    if not pieces[first].row:
+        return ""
+    start = max((s for s, (end, _) in runs.items() if s <= first < end), default=first)
+    intro = start if not pieces[start].row else start - 1
+    if intro < 0 or pieces[intro].row or is_list_item(pieces[intro].text):
+        return ""
+    return pieces[intro].text
 
 
 def _runs(pieces: list[_Piece]) -> dict[int, tuple[int, bool]]:
@@ -221,15 +240,15 @@ def chunk_document(
     profile: RegionProfile | None = None,
 ) -> list[Chunk]:
     profile = profile or load_profile()
-    spans: list[tuple[tuple[str, ...], str, int, int, list[_Piece]]] = []  # path, text, start, end, pieces
+    spans: list[tuple[tuple[str, ...], str, int, int, list[_Piece], str]] = []  # path, text, start, end, pieces, context
     found = sections(document)[0]
     for section in found:
         heading = section.heading_path[-1] if section.heading_path else ""
         if not section.pieces and section.lead:  # trailing headings: their own chunk
             lead = section.lead
-            spans.append((section.heading_path, lead.text, lead.start, lead.start + len(lead.text), [lead]))
+            spans.append((section.heading_path, lead.text, lead.start, lead.start + len(lead.text), [lead], ""))
             continue
-        for number, pieces in enumerate(_groups(section, max_tokens, tokenize)):
+        for number, (pieces, context) in enumerate(_groups(section, max_tokens, tokenize)):
             body = PARAGRAPH_SEPARATOR.join(p.text for p in pieces)
             start, end = pieces[0].start, pieces[-1].start + len(pieces[-1].text)
             # The subsection lists stand right below the headings, before the body: a body that goes
@@ -241,31 +260,31 @@ def chunk_document(
                 text = PARAGRAPH_SEPARATOR.join([heading, *lists, body])
             else:
                 text = PARAGRAPH_SEPARATOR.join([*lists, body])
-            spans.append((section.heading_path, text, start, end, pieces))
+            spans.append((section.heading_path, text, start, end, pieces, context))
 
     doc_id = document_id(source)
     chunks = []
-    for position, (heading_path, text, start, end, pieces) in enumerate(spans):
+    for position, (heading_path, text, start, end, pieces, context) in enumerate(spans):
         pages = [p.page for p in pieces if p.page is not None]
-        searchable = " ".join((*heading_path, text))
+        chunk = Chunk(
+            doc_id=doc_id,
+            source=source,
+            title=document.title,
+            format=document.format,
+            position=position,
+            text=text,
+            heading_path=heading_path,
+            start=start,
+            end=end,
+            page=pages[0] if pages else None,
+            page_end=pages[-1] if pages else None,
+            doc_hash=doc_hash,
+            doc_chunks=len(spans),
+            doc_pages=document.pages,
+            context=context,
+        )
+        searchable = chunk.searchable_text
         chunks.append(
-            Chunk(
-                doc_id=doc_id,
-                source=source,
-                title=document.title,
-                format=document.format,
-                position=position,
-                text=text,
-                heading_path=heading_path,
-                start=start,
-                end=end,
-                page=pages[0] if pages else None,
-                page_end=pages[-1] if pages else None,
-                municipalities=profile.find_municipalities(searchable),
-                region_wide=profile.is_region_wide(searchable),
-                doc_hash=doc_hash,
-                doc_chunks=len(spans),
-                doc_pages=document.pages,
-            )
+            replace(chunk, municipalities=profile.find_municipalities(searchable), region_wide=profile.is_region_wide(searchable))
         )
     return chunks

@@ -84,6 +84,10 @@ class Chunk:
     region: str = ""
     period_start: int | None = None
     period_end: int | None = None
+    # The paragraph that introduces the table this chunk's rows belong to, when that paragraph stands
+    # in an earlier chunk: what the rows count and when ("Region Blekinge genomförde hösten 2022 en
+    # kulturvaneundersökning ..."). Searched with the chunk, not quoted as its text. Not in `hash`.
+    context: str = ""
 
     @property
     def hash(self) -> str:
@@ -99,8 +103,8 @@ class Chunk:
 
     @property
     def searchable_text(self) -> str:
-        """What lexical search sees: the section headings and the passage."""
-        return " ".join((*self.heading_path, self.text))
+        """What lexical search sees: the section headings, the table's introduction and the passage."""
+        return " ".join((*self.heading_path, *([self.context] if self.context else []), self.text))
 
     @property
     def embedding_title(self) -> str:
@@ -125,6 +129,8 @@ class Chunk:
             "chunk_hash": self.hash,
             "region": self.region,
         }
+        if self.context:
+            metadata["context"] = self.context
         # One filterable flag per municipality the passage names; the keys come from the names,
         # so any region profile's municipalities work without a schema.
         for name in self.municipalities:
@@ -159,6 +165,7 @@ class Chunk:
             region=metadata.get("region", ""),
             period_start=_optional_int(metadata.get("period_start")),
             period_end=_optional_int(metadata.get("period_end")),
+            context=metadata.get("context", ""),
         )
 
 

@@ -325,6 +325,20 @@ def test_a_short_table_stays_whole_with_its_introduction_and_a_long_one_fills_ch
     assert intro in with_rows[0].text and all(any(row.text in c.text for c in with_rows) for row in long)
 
 
+def test_rows_of_a_table_in_a_later_chunk_are_searched_with_the_paragraph_that_introduces_it():
+    # The survey's year and name stand in the paragraph above the table, not in its rows.
+    intro = "Region Blekinge genomförde hösten 2022 en kulturvaneundersökning. Tabellen visar andelen som deltagit."
+    rows = [Block(f"Aktivitet {n} – Andel av invånarna: {n} %; Skillnad stad–landsbygd: {n} procentenheter", "row") for n in range(12)]
+    blocks = [Block("Kulturvanor", "heading"), Block(intro), *rows, Block("Deltagandet är lägre på landsbygden.")]
+    chunks = chunk_document(ParsedDocument("Plan", "md", blocks), "plan.md", "h", 40, str.split)
+    with_rows = [c for c in chunks if "Andel av invånarna" in c.text]
+    later = [c for c in with_rows if intro not in c.text]
+    assert later and all(c.context == intro and "kulturvaneundersökning" in c.searchable_text for c in later)
+    assert all(intro not in c.text for c in later)  # searched with it, not quoted as the chunk's text
+    assert all(c.context == "" for c in chunks if c not in later)
+    assert all(Chunk.from_metadata(c.text, c.to_metadata()) == c for c in chunks)
+
+
 def test_a_section_lists_its_subsections_after_its_first_chunk_and_the_answer_gives_them_whole(tmp_path):
     # A plan names its areas as subsection headings below a sentence that only counts them.
     path = tmp_path / "program.md"
