@@ -33,8 +33,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 
-from assistant.evidence import YEAR, asked_kinds
-from assistant.scope import names_other_years
+from assistant.evidence import asked_kinds
+from assistant.scope import names_other_years, names_time
+from kulturplan.chunks import periods_in
 from kulturplan.language import general_frequency, stem
 
 _ASKED_NOUN = re.compile(r"\b(?:vilken|vilket|vilka|hur många|hur mycket|which|how many|how much)\s+(\w+)", re.IGNORECASE)
@@ -136,14 +137,14 @@ def years_found(retrieval, best) -> float:
     """The share of the question's years written in the passages (text or document title) that hold
     the `best` sentences; 1.0 for a question that names no year, 0.0 when the best sentence speaks
     of other years only (the documents give the neighbouring year's figure, lacking the asked one)."""
-    years = set(YEAR.findall(retrieval.question))
-    if not years:
+    asked = periods_in(retrieval.question)
+    if not asked:
         return 1.0
     if best and names_other_years(retrieval.question, best[0].text):
         return 0.0
     chunks = [retrieval.passages[n - 1].chunk for n in dict.fromkeys(s.n for s in best)]
-    text = " ".join(f"{chunk.title} {chunk.text}" for chunk in chunks)
-    return sum(year in text for year in years) / len(years)
+    named = periods_in(" ".join(f"{chunk.title} {chunk.text}" for chunk in chunks))
+    return sum(names_time(time, named) for time in asked) / len(asked)
 
 
 def asked_noun(question: str) -> str | None:

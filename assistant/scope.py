@@ -96,8 +96,8 @@ def _names_a_year(chunk: Chunk, years: frozenset[Period]) -> bool:
     """Whether the passage itself (its headings or text) names one of the asked single years: then
     it speaks of that year whatever its document's date (minutes of 2024 setting the goal for 2026,
     a 2020 plan's target value for 2023)."""
-    text = chunk.searchable_text
-    return any(str(start) in text for start, _ in years)
+    named = periods_in(chunk.searchable_text)
+    return any(names_time(("year", start, start), named) for start, _ in years)
 
 
 def _named_period_factor(period: Period, named: Period, single_year: bool) -> float:
@@ -181,14 +181,19 @@ def names_other_years(question: str, sentence: str) -> bool:
     sentence names times, none of which is one the question names: none holds an asked year
     ("2022" does not, "läsåret 2022/23" holds 2023) or lies within an asked period."""
     asked = periods_in(question)
-    named = [(start, end) for _, start, end in periods_in(sentence)]
+    named = periods_in(sentence)
     if not named or all(kind == "span" for kind, _, _ in asked):
         return False
-    # An asked period holds a named time; an asked year (or date) is held by one.
-    return not any(
-        _contains((start, end), time) if kind == "span" else _contains(time, (start, end))
-        for kind, start, end in asked
-        for time in named
+    return not any(names_time(time, named) for time in asked)
+
+
+def names_time(asked: tuple[str, int, int], named: list[tuple[str, int, int]]) -> bool:
+    """Whether one of the `named` times (`periods_in`) is the `asked` one: lies within an asked
+    period, or holds an asked year or date."""
+    kind, start, end = asked
+    return any(
+        _contains((start, end), (first, last)) if kind == "span" else _contains((first, last), (start, end))
+        for _, first, last in named
     )
 
 

@@ -73,6 +73,8 @@ def test_a_year_the_best_passages_never_name_lowers_the_probability():
     assert features("Vad gäller för 2024?").years_found == 1.0  # the document's title names it
     assert features("Hur många besök hade Kastellet 2019?").years_found == 0.0  # only a passage not among the best
     assert features("Hur många besök 2019 och 2023?").years_found == 0.5
+    assert features("Hur många besök 2022–2023?").years_found == 1.0  # a period: a year within it counts
+    assert features("Hur många besök 2025/26?").years_found == 0.0  # "2025/26" is a season, not the years in "2024–2027"
     asked_2019, asked_2023 = features("Hur många besök hade Kastellet 2019?"), features("Hur många besök hade Kastellet 2023?")
     assert MODEL.probability(asked_2019) < MODEL.probability(asked_2023)
 

@@ -248,6 +248,11 @@ def test_a_passage_naming_the_asked_year_speaks_of_it_whatever_its_documents_dat
     silent = Passage(chunk("Blekinge", (2024, 2024), text="Barn i kö till kulturskolan: 310", position=1), score=0.030)
     ranked = rerank_by_scope("Vilket mål för kön finns för 2026?", [silent, minutes], PROFILE, today=TODAY)
     assert [(p.chunk.text[-3:], p.scope) for p in ranked] == [("190", 1.0), ("310", OTHER_PERIOD_FACTOR)]
+    # a season holding the year names it; a case number merely containing its digits does not
+    season = Passage(chunk("Blekinge", (2024, 2024), text="Elever läsåret 2025/26: 1 450"), score=0.030)
+    number = Passage(chunk("Blekinge", (2024, 2024), text="Elever: 1 450 (dnr 20261)", position=1), score=0.030)
+    ranked = rerank_by_scope("Hur många elever har kulturskolan 2026?", [number, season], PROFILE, today=TODAY)
+    assert [p.scope for p in ranked] == [1.0, OTHER_PERIOD_FACTOR]
 
 
 def test_next_period():
