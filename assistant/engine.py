@@ -86,7 +86,7 @@ class Assistant:
         """The retrieved passages' sentences, best answer first; words no passage holds are left out
         of their coverage (the answerability model weighs those on its own)."""
         return self.evidence_scorer.score(
-            retrieval.question, retrieval.passages, self.retriever.bm25().idf, retrieval.unknown_words
+            retrieval.question, retrieval.passages, self.retriever.bm25().idf, retrieval.unmatchable_words
         )
 
     def retrieve(self, question: str, max_passages: int | None = None, municipality: str | None = None) -> Retrieval:
@@ -104,7 +104,7 @@ class Assistant:
     def reranked(self, retrieval: Retrieval, pool: int | None = None) -> Retrieval:
         """`retrieval` with its passages chosen again by their sentences from the first `pool`
         candidates (default `evidence_pool`; see `rerank_by_sentences`)."""
-        idf, unknown = self.retriever.bm25().idf, retrieval.unknown_words
+        idf, unknown = self.retriever.bm25().idf, retrieval.unmatchable_words
         return rerank_by_sentences(
             retrieval,
             lambda passages: self.evidence_scorer.score(retrieval.question, passages, idf, unknown),

@@ -11,9 +11,9 @@ import bisect
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -45,6 +45,14 @@ class Retrieval:
     coverage: float  # share of the question's content terms found in the top passages
     unknown_words: list[str]  # the question's content words that no indexed passage contains
     seconds: float = 0.0
+    # An English question's words a Swedish index lacks: its language, not its subject, keeps them
+    # out of the passages, so they count neither for nor against coverage.
+    foreign_words: list[str] = field(default_factory=list)
+
+    @property
+    def unmatchable_words(self) -> list[str]:
+        """Words no passage can hold: left out of word coverage."""
+        return [*self.unknown_words, *self.foreign_words]
 
 
 class Bm25Index:
@@ -90,6 +98,12 @@ class Bm25Index:
             if not self._close_term(term) and not self._compound_of_known(term):
                 unknown.append(word)
         return unknown
+
+    def foreign_words(self, question: str) -> list[str]:
+        """An English question's content words whose stems the (Swedish) index lacks."""
+        if not is_english(question):
+            return []
+        return [w for w in dict.fromkeys(tokens(question)) if content_terms(w) and stem(w) not in self.all_stems]
 
     def _close_term(self, term: str) -> bool:
         """A misspelling of a document word, or a form the stemmer left longer ("arv" / "arvet")."""
@@ -198,14 +212,16 @@ class HybridRetriever:
         candidates.sort(key=lambda p: (p.score, p.dense), reverse=True)
         candidates = rerank_by_scope(question, candidates, settings.profile)
         passages = self._select(candidates, limit, municipalities)
+        foreign = bm25.foreign_words(question)
         return Retrieval(
             question=question,
             passages=passages,
             candidates=candidates,
             municipalities=municipalities,
-            coverage=passage_coverage(question, passages[:3]),
+            coverage=passage_coverage(question, passages[:3], foreign),
             unknown_words=bm25.unknown_words(question),
             seconds=time.perf_counter() - started,
+            foreign_words=foreign,
         )
 
     def _select(self, candidates: list[Passage], limit: int, municipalities: tuple[str, ...]) -> list[Passage]:
@@ -232,9 +248,10 @@ class HybridRetriever:
         return chosen
 
 
-def passage_coverage(question: str, passages: list[Passage]) -> float:
-    """The share of the question's content terms found in the passages (their searchable text)."""
-    terms = content_terms(question)
+def passage_coverage(question: str, passages: list[Passage], foreign: Iterable[str] = ()) -> float:
+    """The share of the question's content terms found in the passages (their searchable text);
+    `foreign` words (an English question's) are left out."""
+    terms = content_terms(question) - {stem(word) for word in foreign}
     if not terms:
         return 1.0
     found = set().union(*(content_terms(p.chunk.searchable_text) for p in passages))
@@ -271,4 +288,5 @@ def rerank_by_sentences(
     # Passages without a scorable sentence come last; ties keep the fused order.
     ranked = sorted(range(1, len(pool) + 1), key=lambda n: (n not in best, -best.get(n, 0.0), n))
     passages = [pool[n - 1] for n in sorted(ranked[:limit])]
-    return replace(retrieval, passages=passages, coverage=passage_coverage(retrieval.question, passages[:3]))
+    coverage = passage_coverage(retrieval.question, passages[:3], retrieval.foreign_words)
+    return replace(retrieval, passages=passages, coverage=coverage)

@@ -93,6 +93,15 @@ def test_question_without_enough_evidence_is_refused_without_calling_the_llm(ind
     assert llm.calls == [] and answer.citations == []
 
 
+def test_an_english_questions_words_the_swedish_index_lacks_count_neither_for_nor_against_coverage(indexed):
+    assistant = make_assistant(indexed)
+    retrieval = assistant.retriever.retrieve("How often does the Blekingemodellen take place?")
+    # its language keeps "take place" out of every passage; the name it shares with them is what counts
+    assert {"take", "place"} <= set(retrieval.foreign_words) and "blekingemodellen" not in retrieval.foreign_words
+    assert retrieval.unknown_words == [] and retrieval.coverage == 1.0
+    assert assistant.retriever.retrieve("Hur ofta sker Blekingemodellen?").foreign_words == []
+
+
 def test_empty_and_overlong_questions_get_swedish_messages(indexed):
     assistant = make_assistant(indexed)
     with pytest.raises(QuestionError, match="Skriv en fråga"):
