@@ -190,9 +190,10 @@ def _groups(section: Section, max_tokens: int, tokenize: Callable[[str], list]) 
 
 
 def _table_introduction(pieces: list[_Piece], runs: dict[int, tuple[int, bool]], first: int) -> str:
-    """The paragraph right before the table whose rows begin a chunk at `first`, when it stands in an
-    earlier chunk ("" otherwise): a table split over chunks, or one too long to join the text before
-    it, would leave its rows without what they count and when."""
+    """The paragraph right before the table whose rows begin a chunk at `first` (its introduction,
+    as a plan writes it), when it stands in an earlier chunk ("" otherwise): a table split over
+    chunks, or one too long to join the text before it, would leave its rows without what they
+    count and when. Only its last piece, when the paragraph was longer than a chunk."""
     if not pieces[first].row:
         return ""
     start = max((s for s, (end, _) in runs.items() if s <= first < end), default=first)
