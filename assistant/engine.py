@@ -104,10 +104,10 @@ class Assistant:
     def reranked(self, retrieval: Retrieval, pool: int | None = None) -> Retrieval:
         """`retrieval` with its passages chosen again by their sentences from the first `pool`
         candidates (default `evidence_pool`; see `rerank_by_sentences`)."""
-        idf, unknown = self.retriever.bm25().idf, retrieval.unmatchable_words
+        idf, unmatchable = self.retriever.bm25().idf, retrieval.unmatchable_words
         return rerank_by_sentences(
             retrieval,
-            lambda passages: self.evidence_scorer.score(retrieval.question, passages, idf, unknown),
+            lambda passages: self.evidence_scorer.score(retrieval.question, passages, idf, unmatchable),
             pool or self.settings.evidence_pool,
         )
 

@@ -87,22 +87,20 @@ class Bm25Index:
     def unknown_words(self, question: str) -> list[str]:
         """The question's content words (lower-cased) whose stems no passage contains, not even as a
         near spelling or as the parts of a compound. Meaningless for an English question (a Swedish
-        index lacks English)."""
+        index lacks English): see `foreign_words`."""
         if is_english(question):
             return []
-        unknown = []
-        for word in dict.fromkeys(w.lower() for w in tokens(question)):
-            term = stem(word)
-            if term not in content_terms(word) or term in self.all_stems:
-                continue
-            if not self._close_term(term) and not self._compound_of_known(term):
-                unknown.append(word)
-        return unknown
+        return [
+            word for word in self._unindexed_content_words(question)
+            if not self._close_term(stem(word)) and not self._compound_of_known(stem(word))
+        ]  # fmt: skip
 
     def foreign_words(self, question: str) -> list[str]:
         """An English question's content words whose stems the (Swedish) index lacks."""
-        if not is_english(question):
-            return []
+        return self._unindexed_content_words(question) if is_english(question) else []
+
+    def _unindexed_content_words(self, question: str) -> list[str]:
+        """The question's content words (lower-cased, once each) whose stems no passage holds."""
         return [w for w in dict.fromkeys(tokens(question)) if content_terms(w) and stem(w) not in self.all_stems]
 
     def _close_term(self, term: str) -> bool:
