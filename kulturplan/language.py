@@ -6,8 +6,8 @@ model for Swedish (it knows "bl.a.", "t.ex." and "ca"), which llama-index-core s
 cache; stems from Snowball's Swedish stemmer (PyStemmer); stopwords from bm25s's Swedish and English
 lists, the interrogatives, the words a region profile registers (its own name, which every passage
 shares) and the generic words of the loaded index (kulturplan.vocabulary: its domain's words and the
-words that frame a question, judged from its statistics); how common a word is in Swedish at large
-from wordfreq.
+words that frame a question, judged from its statistics); how common a word is in Swedish at large,
+and whether a question is English, from wordfreq's word frequencies.
 """
 
 from __future__ import annotations
@@ -21,11 +21,6 @@ from pathlib import Path
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
 
-# English function words that never occur in Swedish text, for telling the question's language.
-ENGLISH_WORDS = {
-    "what", "which", "who", "whom", "how", "why", "where", "when", "is", "are", "was", "the", "does", "do",
-    "there", "about", "of", "and", "for", "to", "a", "an", "in", "it", "this", "that", "can", "you", "tell",
-}  # fmt: skip
 SWEDISH_STOPWORDS = frozenset(STOPWORDS_SWEDISH)
 # Interrogatives and their helpers (grammar): they say what kind of answer is wanted, not its subject.
 QUESTION_WORDS = frozenset({
@@ -207,8 +202,11 @@ def strip_citations(text: str) -> str:
 
 
 def is_english(text: str) -> bool:
-    """True when a question is clearly English rather than Swedish."""
-    words = tokens(text)
-    english = sum(word in ENGLISH_WORDS for word in words)
-    swedish = sum(word in SWEDISH_STOPWORDS and word not in ENGLISH_WORDS for word in words)
-    return english >= 2 and english > 2 * swedish
+    """True when a question is more likely English than Swedish: the sum over its words of how much
+    more common each is in English than in Swedish at large (wordfreq's Zipf scale is a log10
+    frequency, so the sum is a unigram log-likelihood ratio). Digits count for neither; a tie (names
+    only, "Kulturtrappan?") stays Swedish, the documents' language."""
+    from wordfreq import zipf_frequency
+
+    words = [word for word in tokens(text) if not word.isdigit()]
+    return sum(zipf_frequency(word, "en") - zipf_frequency(word, "sv") for word in words) > 0

@@ -47,3 +47,16 @@ def test_a_numbered_list_is_answered_whole_and_numbered():
     lines = answer.splitlines()
     assert lines[0].startswith("Region Blekinge har antagit tre regionala mål")
     assert [line[:3] for line in lines[1:]] == ["1. ", "2. ", "3. "], answer
+
+
+def test_a_question_is_english_by_its_words_frequencies_in_english_and_swedish():
+    from kulturplan.language import is_english
+
+    # Questions of any length, with or without English function words the old hand list knew.
+    assert is_english("Who?")
+    assert is_english("How many libraries in Sölvesborg?")
+    assert is_english("Are there any film festivals?")
+    assert not is_english("Vad är en workshop?")  # an English loan word in a Swedish question
+    assert not is_english("Och Karlshamn?")
+    # Names and digits alone are neither language: the documents' own, Swedish, is kept.
+    assert not is_english("Kulturtrappan 2024?")
