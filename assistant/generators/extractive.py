@@ -79,7 +79,7 @@ class ExtractiveGenerator(Generator):
             # "1. …" stays numbered, as in the source; a list's introduction ("…:") is no item
             plain = _NUMBERED.match(sentence.text) or is_introduction(sentence.text)
             text = f"- {sentence.text.lstrip('-•* ')}" if separator == "\n" and not plain else sentence.text
-            yield f"{separator if index else ''}{text} [{sentence.n}]"
+            yield f"{separator if index else ''}{text} [{sentence.n}]{_full_stop(text, separator)}"
 
     def _selection(self, request: GenerationRequest) -> list[ScoredSentence]:
         """The selection for a request that brings none (a bare generator, as in tests)."""
@@ -107,3 +107,11 @@ class ExtractiveGenerator(Generator):
         )
         for line in lines:
             yield line + "\n"
+
+
+def _full_stop(text: str, separator: str) -> str:
+    """A full stop after the citation of a sentence in running text that has none of its own (a line
+    such as "Ansökan: senast 31 januari"): without it, the next sentence runs on into this one and
+    the grounding check reads both as one claim, their citations merged."""
+    return "." if separator == " " and not text.rstrip().endswith((".", "!", "?")) else ""
+
