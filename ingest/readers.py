@@ -398,8 +398,10 @@ class DocxReader(Reader):
         document = docx.Document(io.BytesIO(data))
         visible_title = ""
         blocks: list[Block] = []
+        markers = _ListMarkers(document)
         for item in document.iter_inner_content():
             if isinstance(item, Table):
+                markers.interrupt()
                 rows, bold_header = _table_rows(item)
                 blocks += table_blocks(rows, header=True if bold_header else None)
                 continue
@@ -407,6 +409,7 @@ class DocxReader(Reader):
             style = (item.style.name if item.style is not None else "").strip()
             if not text:
                 continue
+            text = markers.marker(item) + text
             if style.lower() in _TITLE_STYLES and not visible_title:
                 visible_title = text
             elif match := _HEADING_STYLE.match(style):
@@ -419,6 +422,73 @@ class DocxReader(Reader):
         if not title:
             title, blocks = _title_from(blocks, path)
         return ParsedDocument(title=title, format=self.format, blocks=blocks)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+class _ListMarkers:
+    """The marker Word shows before a list paragraph, which python-docx leaves out of its text:
+    "1. " for a numbered level, "- " for a bullet. Without it a numbered list reads as loose
+    paragraphs, and "Planen har fyra övergripande mål:" is answered without its four goals.
+
+    A paragraph is in a list when it, or its style (Word's "List Number" carries its numbering in the
+    style), has numbering properties; the level's format comes from the numbering part. Numbers
+    count within a run of list paragraphs and restart after any other block, as HTML converters of
+    Word files do (mammoth), where Word itself may continue one numbering across the document."""
+
+    def __init__(self, document):
+        self.formats: dict[tuple[str, str], tuple[str, int]] = {}  # (numId, ilvl) -> (numFmt, start)
+        self.counts: dict[tuple[str, str], int] = {}
+        try:
+            numbering = document.part.numbering_part.element
+        except (KeyError, NotImplementedError):  # a document without lists has no numbering part
+            return
+        levels = {
+            abstract.get(f"{_W}abstractNumId"): {
+                lvl.get(f"{_W}ilvl"): (_child_value(lvl, "numFmt") or "decimal", int(_child_value(lvl, "start") or 1))
+                for lvl in abstract.findall(f"{_W}lvl")
+            }
+            for abstract in numbering.findall(f"{_W}abstractNum")
+        }
+        for num in numbering.findall(f"{_W}num"):
+            for level, spec in levels.get(_child_value(num, "abstractNumId"), {}).items():
+                self.formats[(num.get(f"{_W}numId"), level)] = spec
+
+    def interrupt(self) -> None:
+        self.counts.clear()
+
+    def marker(self, paragraph) -> str:
+        key = _numbering_of(paragraph)
+        if key is None:
+            self.interrupt()
+            return ""
+        number_format, start = self.formats.get(key, ("bullet", 1))
+        if number_format in ("bullet", "none"):
+            return "- "
+        count = self.counts[key] = self.counts.get(key, start - 1) + 1
+        return f"{count}. "
+
+
+def _child_value(element, tag: str) -> str | None:
+    child = element.find(f"{_W}{tag}")
+    return child.get(f"{_W}val") if child is not None else None
+
+
+def _numbering_of(paragraph) -> tuple[str, str] | None:
+    """(numId, ilvl) of a list paragraph, from its own properties or its style's (and their bases)."""
+    properties = [paragraph._p.pPr]
+    style = paragraph.style
+    while style is not None:
+        properties.append(style.element.pPr)
+        style = style.base_style
+    for ppr in properties:
+        num_pr = ppr.find(f"{_W}numPr") if ppr is not None else None
+        if num_pr is not None:
+            num_id = _child_value(num_pr, "numId")
+            # numId 0 switches off numbering a style would give.
+            return None if num_id in (None, "0") else (num_id, _child_value(num_pr, "ilvl") or "0")
+    return None
 
 
 def _table_rows(table) -> tuple[list[list[str]], bool]:

@@ -183,6 +183,32 @@ def test_docx_visible_title_wins_over_a_stale_core_property(tmp_path):
     assert not any(block.text == docs.DOCX_TITLE for block in document.blocks)
 
 
+def test_docx_list_paragraphs_keep_the_markers_word_shows(tmp_path):
+    """python-docx leaves a list's numbers and bullets out of the text; the reader puts them back, so
+    a numbered list stays a list in the chunk ("Planen har fyra mål:" with its four goals)."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Planen har två mål:")
+    document.add_paragraph("Kultur för alla.", style="List Number")
+    document.add_paragraph("Barn och unga först.", style="List Number")
+    document.add_paragraph("Insatser:")
+    document.add_paragraph("Ett nytt residens.", style="List Bullet")
+    document.add_table(rows=1, cols=2).rows[0].cells[0].text = "Mål"
+    document.add_paragraph("Ett andra mål efter tabellen.", style="List Number")
+    document.save(tmp_path / "plan.docx")
+
+    texts = [block.text for block in read(tmp_path / "plan.docx").blocks if block.kind == "paragraph"]
+    assert texts == [
+        "Planen har två mål:",
+        "1. Kultur för alla.",
+        "2. Barn och unga först.",
+        "Insatser:",
+        "- Ett nytt residens.",
+        "1. Ett andra mål efter tabellen.",  # a run of list paragraphs restarts after any other block
+    ]
+
+
 # --- HTML ------------------------------------------------------------------------------------------
 @pytest.fixture
 def html_doc(tmp_path) -> ParsedDocument:
