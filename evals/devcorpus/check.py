@@ -25,6 +25,7 @@ import build  # noqa: E402
 SPLITS = {
     "dev": HERE / "questions_dev.jsonl",
     "probe": HERE / "questions_probe.jsonl",
+    "probe2": HERE / "questions_probe2.jsonl",
     "heldout": HERE / "questions_heldout.jsonl",
 }
 KEYS = {"id", "question", "answerable", "must_include", "must_not_include", "sources", "tags"}
