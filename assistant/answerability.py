@@ -135,7 +135,8 @@ def features_of(retrieval, evidence, place_terms: frozenset[str] = frozenset()) 
 
 def years_found(retrieval, best) -> float:
     """The share of the question's times (years, dates, periods) that the passages holding the `best`
-    sentences name (text or document title; a period holding an asked year names it); 1.0 for a
+    sentences name (their text, section headings, table introduction or document title; a period
+    holding an asked year names it); 1.0 for a
     question that names no time, 0.0 when the best sentence speaks of other years only (the
     documents give the neighbouring year's figure, lacking the asked one)."""
     asked = periods_in(retrieval.question)
@@ -144,7 +145,7 @@ def years_found(retrieval, best) -> float:
     if best and names_other_years(retrieval.question, best[0].text):
         return 0.0
     chunks = [retrieval.passages[n - 1].chunk for n in dict.fromkeys(s.n for s in best)]
-    named = periods_in(" ".join(f"{chunk.title} {chunk.text}" for chunk in chunks))
+    named = periods_in(" ".join(f"{chunk.title} {chunk.searchable_text}" for chunk in chunks))
     return sum(names_time(time, named) for time in asked) / len(asked)
 
 

@@ -10,6 +10,7 @@ from assistant.scope import names_other_years
 from assistant.answerability import (
     AnswerabilityFeatures, AnswerabilityModel, JudgedAnswerability, absent_specificity, features_of, log_odds,
 )  # fmt: skip
+from kulturplan.chunks import Chunk
 
 MODEL = AnswerabilityModel(weights=(1.5, 0.0, 1.3, -1.3, 1.0, -1.0, 1.7), bias=-5.0, threshold=0.28)
 
@@ -57,8 +58,9 @@ def test_a_question_asking_how_many_needs_a_number_among_the_best_sentences():
     assert features_of(retrieval, [SimpleNamespace(score=1.0, typed=True)]).asked_kind_found == 1.0
 
 
-def _passage(title, text):
-    return SimpleNamespace(dense=0.6, chunk=SimpleNamespace(title=title, text=text))
+def _passage(title, text, context=""):
+    chunk = Chunk(doc_id="d", source="plan.pdf", title=title, format="pdf", position=0, text=text, heading_path=(), start=0, end=len(text), context=context)
+    return SimpleNamespace(dense=0.6, chunk=chunk)
 
 
 def test_a_year_the_best_passages_never_name_lowers_the_probability():
@@ -97,6 +99,19 @@ def test_a_best_sentence_of_other_years_than_the_asked_one_finds_none_of_them():
     asked_year = [SimpleNamespace(score=1.2, typed=True, n=1, text="Konsthallen hade 41 000 besök 2023.")]
     assert features_of(retrieval, other_year).years_found == 0.0  # though the title's period starts 2023
     assert features_of(retrieval, asked_year).years_found == 1.0
+
+
+def test_a_table_row_takes_its_year_from_the_tables_introduction():
+    row = "Gått på konsert – Andel av invånarna: 38 %"
+    question = "Hur stor andel hade gått på konsert enligt kulturvaneundersökningen 2022?"
+    best = [SimpleNamespace(score=1.2, typed=True, n=1, text=row)]
+
+    def found(context):
+        passages = [_passage("Kulturplan 2024–2027", row, context)]
+        return features_of(SimpleNamespace(question=question, passages=passages, coverage=1.0, unknown_words=[]), best).years_found
+
+    assert found("Region Blekinge genomförde hösten 2022 en kulturvaneundersökning.") == 1.0
+    assert found("") == 0.0
 
 
 # --- the second stage: the LLM's own judgement ---------------------------------------------------------
