@@ -154,6 +154,15 @@ def _is_item(sentence: str) -> bool:
     )
 
 
+def _states(sentence: str) -> bool:
+    """A sentence, list item, table row, introduction or label with its value ("Ansökan: senast 31
+    januari"), which its section heading is about ("Fyra konstnärer antas per år." under "Residens på
+    Tjärö"). A bare line ("Noder med länskarta", a figure's caption; "Verksamhet | Huvudman", a
+    table's header; "Dnr RB 2024/0187") is not: it answers only with its own words, so the heading's
+    words are not lent to it."""
+    return sentence.rstrip().endswith((".", "!", "?", ":")) or ": " in sentence or _is_item(sentence)
+
+
 class EvidenceScorer:
     """Scores the sentences of retrieved passages against a question.
 
@@ -187,7 +196,7 @@ class EvidenceScorer:
                     units.append((n, sentence, lead_in))
         if not units:
             return []
-        words = [{stem(w) for w in tokens(f"{lead_in} {text}")} for _, text, lead_in in units]
+        words = [{stem(w) for w in tokens(f"{lead_in} {text}" if _states(text) else text)} for _, text, lead_in in units]
         coverages = [coverage(terms, unit_words, idf) for unit_words in words]
         topical = self._topical(question, terms, units, words, idf)
         scored = []

@@ -60,3 +60,23 @@ def test_a_question_is_english_by_its_words_frequencies_in_english_and_swedish()
     assert not is_english("Och Karlshamn?")
     # Names and digits alone are neither language: the documents' own, Swedish, is kept.
     assert not is_english("Kulturtrappan 2024?")
+
+
+def _answer(text, heading, question):
+    chunk = Chunk(doc_id="d", source="plan.txt", title="Plan", format="txt", position=0, text=text,
+                  heading_path=(heading,), start=0, end=len(text))  # fmt: skip
+    passages = [Passage(chunk, 1.0, dense=0.8)]
+    evidence = EvidenceScorer().score(question, passages, lambda term: 1.0)
+    return "".join(ExtractiveGenerator().stream(GenerationRequest(question, passages, evidence=evidence)))
+
+
+def test_a_bare_line_under_a_heading_is_no_answer_about_it_but_a_label_with_its_value_is():
+    # A figure's caption takes nothing from the heading it stands under; the sentences do.
+    text = "Noder med länskarta\n\nAlla barn får musik och teater två gånger varje år i skolan."
+    answer = _answer(text, "Blekingemodellen", "Vad är Blekingemodellen?")
+    assert answer == "Alla barn får musik och teater två gånger varje år i skolan. [1]", answer
+    # "Ansökan: senast 31 januari" states something about its section, and ends with a full stop
+    # of its own in the answer, so the next sentence keeps its own citation.
+    text = "Tre stipendier delas ut varje år.\n\nAnsökan: senast 31 januari"
+    answer = _answer(text, "Kulturstipendier", "När ska man söka kulturstipendier?")
+    assert "Ansökan: senast 31 januari [1]." in answer, answer
