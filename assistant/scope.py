@@ -34,6 +34,7 @@ from datetime import date
 
 from assistant.types import Passage
 from kulturplan.chunks import Chunk, periods_in
+from kulturplan.language import name_words, stem, tokens
 from kulturplan.region import RegionProfile
 
 OTHER_REGION_FACTOR = 0.5
@@ -121,7 +122,8 @@ def _period_of(chunk: Chunk) -> Period | None:
 def question_scope(question: str, chunks: list[Chunk], profile: RegionProfile, today: date) -> QuestionScope:
     """The regions and periods a question names, or implies by naming none."""
     named_regions = {region for _, region, _ in profile.region_mentions(question)}
-    regions = frozenset(named_regions or {profile.region})
+    implied = _regions_of_names(question, chunks, profile) if not named_regions else set()
+    regions = frozenset(named_regions or {profile.region, *implied})
     periods: list[Period] = []
     singles: set[Period] = set()
     for kind, start, end in periods_in(question):
@@ -139,6 +141,23 @@ def question_scope(question: str, chunks: list[Chunk], profile: RegionProfile, t
             if following:
                 periods.append(_after(current, plans))
     return QuestionScope(regions, tuple(dict.fromkeys(periods)), frozenset(singles))
+
+
+def _regions_of_names(question: str, chunks: list[Chunk], profile: RegionProfile) -> set[str]:
+    """Other regions whose passages alone, among `chunks`, hold a name the question uses: "Hur mycket
+    statligt stöd får Kulturparken Småland?" is about Kronoberg's institution though it names no
+    region, and Kronoberg's plan is the only one that knows it. Place names are left to
+    `region_mentions`, which tells a region asked about from a part of an organisation's name
+    ("Regionteatern Blekinge Kronoberg")."""
+    words = [{stem(w) for w in tokens(chunk.searchable_text)} for chunk in chunks]
+    implied = set()
+    for word in name_words(question):
+        if profile.region_mentions(word):
+            continue
+        holders = {chunk.region for chunk, chunk_words in zip(chunks, words) if stem(word) in chunk_words}
+        if len(holders) == 1 and (region := next(iter(holders))) and region != profile.region:
+            implied.add(region)
+    return implied
 
 
 def current_period(chunks: list[Chunk], profile: RegionProfile, today: date) -> Period | None:

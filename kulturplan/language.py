@@ -116,12 +116,17 @@ def numbers(text: str) -> set[str]:
 
 def names(text: str) -> set[str]:
     """Stems of capitalised words that do not start a sentence: names of places and organisations."""
-    found = set()
-    for sentence in split_sentences(text):
-        for word in _TOKEN.findall(sentence)[1:]:
-            if word[:1].isupper() and len(word) > 2:
-                found.add(stem(word))
-    return found
+    return {stem(word) for word in name_words(text)}
+
+
+def name_words(text: str) -> list[str]:
+    """The capitalised words that do not start a sentence, as written."""
+    return [
+        word
+        for sentence in split_sentences(text)
+        for word in _TOKEN.findall(sentence)[1:]
+        if word[:1].isupper() and len(word) > 2
+    ]
 
 
 # --- sentences ----------------------------------------------------------------------------------------

@@ -219,6 +219,21 @@ def test_a_named_other_region_comes_first():
     assert order("Vad gör Regionteatern i Ronneby?", passages((KRONOBERG, 0.032), (OWN_NOW, 0.025)))[0] == OWN_NOW
 
 
+def test_a_name_only_another_regions_passages_hold_implies_that_region():
+    def named(region, period, text, score, position):
+        return Passage(chunk(region, period, text=text, position=position), score=score)
+
+    candidates = [
+        named(*OWN_NOW, "Musik i Blekinge får 9 870 000 kronor i statligt stöd.", 0.032, 0),
+        named(*KRONOBERG, "Kulturparken Småland får 14 900 000 kronor i statligt stöd.", 0.025, 1),
+    ]
+    ranked = rerank_by_scope("Hur mycket statligt stöd får Kulturparken Småland?", candidates, PROFILE, today=TODAY)
+    assert [p.chunk.region for p in ranked] == ["Blekinge", "Kronoberg"] and ranked[1].scope == 1.0
+    # A name both regions' passages hold implies neither: the own region is still preferred.
+    ranked = rerank_by_scope("Hur mycket statligt stöd får Musik i Blekinge?", candidates[::-1], PROFILE, today=TODAY)
+    assert ranked[1].chunk.region == "Kronoberg" and ranked[1].scope == OTHER_REGION_FACTOR
+
+
 @pytest.mark.parametrize(
     "question",
     [
