@@ -136,9 +136,9 @@ def features_of(retrieval, evidence, place_terms: frozenset[str] = frozenset()) 
 def years_found(retrieval, best) -> float:
     """The share of the question's times (years, dates, periods) that the passages holding the `best`
     sentences name (their text, section headings, table introduction or document title; a period
-    holding an asked year names it); 1.0 for a
-    question that names no time, 0.0 when the best sentence speaks of other years only (the
-    documents give the neighbouring year's figure, lacking the asked one)."""
+    holding an asked year names it); 1.0 for a question that names no time, 0.0 when the best
+    sentence speaks of other years only (the documents give the neighbouring year's figure, lacking
+    the asked one)."""
     asked = periods_in(retrieval.question)
     if not asked:
         return 1.0

@@ -149,11 +149,12 @@ def _regions_of_names(question: str, chunks: list[Chunk], profile: RegionProfile
     region, and Kronoberg's plan is the only one that knows it. Place names are left to
     `region_mentions`, which tells a region asked about from a part of an organisation's name
     ("Regionteatern Blekinge Kronoberg")."""
+    asked = [word for word in name_words(question) if not profile.region_mentions(word)]
+    if not asked:
+        return set()
     words = [{stem(w) for w in tokens(chunk.searchable_text)} for chunk in chunks]
     implied = set()
-    for word in name_words(question):
-        if profile.region_mentions(word):
-            continue
+    for word in asked:
         holders = {chunk.region for chunk, chunk_words in zip(chunks, words) if stem(word) in chunk_words}
         if len(holders) == 1 and (region := next(iter(holders))) and region != profile.region:
             implied.add(region)

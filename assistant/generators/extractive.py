@@ -114,4 +114,3 @@ def _full_stop(text: str, separator: str) -> str:
     such as "Ansökan: senast 31 januari"): without it, the next sentence runs on into this one and
     the grounding check reads both as one claim, their citations merged."""
     return "." if separator == " " and not text.rstrip().endswith((".", "!", "?")) else ""
-
