@@ -409,13 +409,16 @@ class DocxReader(Reader):
             style = (item.style.name if item.style is not None else "").strip()
             if not text:
                 continue
-            text = markers.marker(item) + text
+            # Body paragraphs only take a list marker: a heading style's outline numbering counts
+            # across the sections, which the run-by-run numbers of lists would get wrong.
             if style.lower() in _TITLE_STYLES and not visible_title:
+                markers.interrupt()
                 visible_title = text
             elif match := _HEADING_STYLE.match(style):
+                markers.interrupt()
                 blocks.append(Block(text, kind="heading", level=int(match.group(1))))
             else:
-                blocks.append(Block(text))
+                blocks.append(Block(markers.marker(item) + text))
         # The Title paragraph the reader sees wins over the hidden core property, which is often stale
         # (left from a template); before, with a core title set, the Title paragraph became body text.
         title = visible_title or (document.core_properties.title or "").strip()

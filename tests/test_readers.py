@@ -196,9 +196,15 @@ def test_docx_list_paragraphs_keep_the_markers_word_shows(tmp_path):
     document.add_paragraph("Ett nytt residens.", style="List Bullet")
     document.add_table(rows=1, cols=2).rows[0].cells[0].text = "Mål"
     document.add_paragraph("Ett andra mål efter tabellen.", style="List Number")
+    # A heading with outline numbering stays the heading it is, without a list's marker.
+    heading = document.add_heading("Inledning", level=1)
+    num_pr = heading._p.get_or_add_pPr().get_or_add_numPr()
+    num_pr.get_or_add_numId().val, num_pr.get_or_add_ilvl().val = 1, 0
+    document.add_paragraph("Text under rubriken.")
     document.save(tmp_path / "plan.docx")
 
-    texts = [block.text for block in read(tmp_path / "plan.docx").blocks if block.kind == "paragraph"]
+    blocks = read(tmp_path / "plan.docx").blocks
+    texts = [block.text for block in blocks if block.kind == "paragraph"]
     assert texts == [
         "Planen har två mål:",
         "1. Kultur för alla.",
@@ -206,7 +212,9 @@ def test_docx_list_paragraphs_keep_the_markers_word_shows(tmp_path):
         "Insatser:",
         "- Ett nytt residens.",
         "1. Ett andra mål efter tabellen.",  # a run of list paragraphs restarts after any other block
+        "Text under rubriken.",
     ]
+    assert [block.text for block in blocks if block.kind == "heading"] == ["Inledning"]
 
 
 # --- HTML ------------------------------------------------------------------------------------------
