@@ -23,7 +23,9 @@ from assistant.safety import sanitize_passage
 from assistant.scope import sentence_time_factor
 from assistant.types import Passage
 from kulturplan.config import Settings
-from kulturplan.language import QUESTION_WORDS, is_introduction, is_stopword, split_sentences, stem, tokens
+from kulturplan.language import (
+    QUESTION_WORDS, ends_sentence, is_introduction, is_stopword, split_sentences, stem, tokens,
+)  # fmt: skip
 
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
 # least this many letters: Swedish compounds ("bibliotek" / "folkbiblioteken") and inflections.
@@ -160,7 +162,7 @@ def _states(sentence: str) -> bool:
     Tjärö"). A bare line ("Noder med länskarta", a figure's caption; "Verksamhet | Huvudman", a
     table's header; "Dnr RB 2024/0187") is not: it answers only with its own words, so the heading's
     words are not lent to it."""
-    return sentence.rstrip().endswith((".", "!", "?", ":")) or ": " in sentence or _is_item(sentence)
+    return ends_sentence(sentence) or is_introduction(sentence) or ": " in sentence or _is_item(sentence)
 
 
 class EvidenceScorer:

@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from kulturplan.language import (
-    citations_in, content_terms, is_list_item, names, numbers, sentence_spans, split_sentences, stem,
+    citations_in, content_terms, ends_sentence, is_list_item, names, numbers, sentence_spans, split_sentences, stem,
     strip_citations, tokens, without_marker,
 )  # fmt: skip
 from assistant.events import Event, EventKind, event
@@ -263,7 +263,7 @@ def _with_citations(unit: str, new_numbers: list[int]) -> str:
     if match:
         return unit[: match.start()] + " " + marks + _without_citations(unit[match.end() :])
     stripped = unit.rstrip()
-    if stripped.endswith((".", "!", "?")):
+    if ends_sentence(stripped):
         return f"{stripped[:-1]} {marks}{stripped[-1]}"
     return f"{stripped} {marks}"
 

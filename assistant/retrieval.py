@@ -92,7 +92,7 @@ class Bm25Index:
             return []
         return [
             word for word in self._unindexed_content_words(question)
-            if not self._close_term(stem(word)) and not self._compound_of_known(stem(word))
+            if not self._close_term(term := stem(word)) and not self._compound_of_known(term)
         ]  # fmt: skip
 
     def foreign_words(self, question: str) -> list[str]:

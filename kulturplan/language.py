@@ -162,6 +162,11 @@ def _punkt():
 _LINE_MARKER = re.compile(r"^\s*(?:[-•*–]\s+)?\d{1,3}[.)]\s+|^\s*[-•*–]\s+")
 
 
+def ends_sentence(text: str) -> bool:
+    """Whether the text ends with a sentence's closing mark (".", "!" or "?")."""
+    return text.rstrip().endswith((".", "!", "?"))
+
+
 def is_introduction(line: str) -> bool:
     """A line that introduces what follows it, a list, a table or a sentence ("Tre mål:")."""
     return line.rstrip().endswith(":")

@@ -16,7 +16,7 @@ from assistant.generators.base import GENERATORS, GenerationRequest, Generator
 from assistant.municipality_overview import answer_lines, is_plain_place_question
 from assistant.safety import sanitize_passage
 from assistant.selection import in_list, select_sentences
-from kulturplan.language import content_terms, is_introduction, split_sentences
+from kulturplan.language import content_terms, ends_sentence, is_introduction, split_sentences
 from kulturplan.config import Settings
 from kulturplan.region import load_profile
 
@@ -113,4 +113,4 @@ def _full_stop(text: str, separator: str) -> str:
     """A full stop after the citation of a sentence in running text that has none of its own (a line
     such as "Ansökan: senast 31 januari"): without it, the next sentence runs on into this one and
     the grounding check reads both as one claim, their citations merged."""
-    return "." if separator == " " and not text.rstrip().endswith((".", "!", "?")) else ""
+    return "." if separator == " " and not ends_sentence(text) else ""
