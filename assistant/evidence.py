@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from assistant.safety import sanitize_passage
 from assistant.scope import sentence_time_factor
+from assistant.table_rows import is_header_of
 from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.language import (
@@ -191,10 +192,11 @@ class EvidenceScorer:
         units: list[tuple[int, str, str]] = []
         for n, passage in enumerate(passages, start=1):
             lead_in = passage.chunk.heading_path[-1] if passage.chunk.heading_path else passage.chunk.title
-            for sentence in split_sentences(sanitize_passage(passage.chunk.text)):
+            sentences = split_sentences(sanitize_passage(passage.chunk.text))
+            for sentence, following in zip(sentences, [*sentences[1:], ""]):
                 # A list's short items and introduction ("Fyra fokusområden:") are kept: a list stays whole.
                 whole = len(sentence.split()) >= MIN_SENTENCE_WORDS or _is_item(sentence) or is_introduction(sentence)
-                if whole and sentence.strip() != lead_in:
+                if whole and sentence.strip() != lead_in and not is_header_of(sentence, following):
                     units.append((n, sentence, lead_in))
         if not units:
             return []

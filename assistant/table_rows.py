@@ -41,6 +41,17 @@ def parse_row(text: str) -> Row | None:
     return Row(match.group("label").strip(), cells)
 
 
+def is_header_of(line: str, following: str) -> bool:
+    """`line` is the header row ("Kommun | Folkbibliotek | Besök 2018") of the table row `following`
+    ("Karlskrona – Folkbibliotek: 8; Besök 2018: 448 000"): every row already carries the headers
+    beside its values, so the header line states nothing of its own."""
+    row = parse_row(following)
+    if row is None or " | " not in line:
+        return False
+    names = [cell.strip() for cell in line.split(" | ")[1:] if cell.strip()]
+    return bool(names) and set(names) >= row.headers
+
+
 def _stems(text: str) -> set[str]:
     # Names such as a region's ("Region Blekinge") are stopwords of retrieval, but here they are the
     # very values that tell rows apart: only grammar words and question words are left out.

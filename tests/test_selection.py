@@ -379,3 +379,20 @@ def test_the_answer_keeps_to_the_scope_of_the_question():
     # Without a scope of its own the better-scoring sentence leads and the other joins within the margin.
     unscoped = select_sentences([replace(other_plan, scope=1.0), named_plan], margin=0.1, max_sentences=5)
     assert len(unscoped) == 2
+
+
+def test_a_table_header_line_is_no_answer_of_its_own_and_the_whole_table_answers():
+    from assistant.evidence import EvidenceScorer
+    from assistant.table_rows import is_header_of
+
+    rows = ["Kommun | Folkbibliotek | Besök 2018", "Karlskrona – Folkbibliotek: 8; Besök 2018: 448 000",
+            "Ronneby – Folkbibliotek: 5; Besök 2018: 171 500", "Totalt – Folkbibliotek: 13; Besök 2018: 619 500"]  # fmt: skip
+    assert is_header_of(rows[0], rows[1])
+    assert not is_header_of("Kommun | Folkbibliotek", rows[1])  # a header lacking a row's column
+    assert not is_header_of("Ronneby | 5", "Karlshamn | 4")  # rows of a table without headers
+    table = _passage("\n".join(rows), "Folkbiblioteken 2018", dense=0.7, source="plan.docx")
+    question = "Hur många folkbibliotek fanns det i Blekinge 2018?"
+    ranked = EvidenceScorer().score(question, [table], lambda term: 1.0)
+    assert rows[0] not in [s.text for s in ranked]
+    # The header leads no more: the best sentence is a row, so the table's rows answer, its sum too.
+    assert [s.text for s in select_sentences(ranked, 0.08, 3, question)] == rows[1:]
