@@ -48,6 +48,7 @@ class Retrieval:
     # An English question's words a Swedish index lacks: its language, not its subject, keeps them
     # out of the passages, so they count neither for nor against coverage.
     foreign_words: list[str] = field(default_factory=list)
+    vector: np.ndarray | None = field(default=None, repr=False)  # the question's embedding
 
     @property
     def unmatchable_words(self) -> list[str]:
@@ -220,6 +221,7 @@ class HybridRetriever:
             unknown_words=bm25.unknown_words(question),
             seconds=time.perf_counter() - started,
             foreign_words=foreign,
+            vector=vector,
         )
 
     def _select(self, candidates: list[Passage], limit: int, municipalities: tuple[str, ...]) -> list[Passage]:

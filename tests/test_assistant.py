@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from assistant.answerability import features_of
@@ -100,6 +101,37 @@ def test_an_english_questions_words_the_swedish_index_lacks_count_neither_for_no
     assert {"take", "place"} <= set(retrieval.foreign_words) and "blekingemodellen" not in retrieval.foreign_words
     assert retrieval.unknown_words == [] and retrieval.coverage == 1.0
     assert assistant.retriever.retrieve("Hur ofta sker Blekingemodellen?").foreign_words == []
+
+
+class _VisitsEmbedder(FakeEmbedder):
+    """Puts a question and a sentence about visits together, whatever their language."""
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.array([[1.0, 0.0] if re.search(r"visits|besök", t) else [0.0, 1.0] for t in texts], dtype=np.float32)
+
+
+def test_an_english_questions_best_sentences_go_by_their_own_meaning(indexed):
+    from assistant.retrieval import Retrieval
+
+    settings, store, _ = indexed
+    assistant = Assistant(settings.model_copy(update={"answerability_threshold": 0.0}), store=store, embedder=_VisitsEmbedder())
+    text = "Museet visade sju utställningar om 1900-talet.\n\nMuseet hade 151 000 besök.\n\nMuseet har en butik."
+    chunk = Chunk(doc_id="m", source="museum.txt", title="Museet", format="txt", position=0, text=text,
+                  heading_path=("Museet",), start=0, end=len(text))  # fmt: skip
+    passage = Passage(chunk, 1.0, dense=0.6)
+    question = "How many visits did the museum have?"
+    idf = assistant.retriever.bm25().idf
+    by_words = assistant.evidence_scorer.score(question, [passage], idf)
+    # No English word is in the Swedish sentences: the first holding a number led.
+    assert by_words[0].text.startswith("Museet visade")
+    retrieval = Retrieval(question, [passage], [passage], (), 1.0, [], vector=assistant.embedder.embed_query(question))
+    ranked = assistant.evidence(retrieval)
+    assert ranked[0].text == "Museet hade 151 000 besök."
+    # The sentences keep the scores they had between them: the answerability reads the same evidence.
+    assert [s.score for s in ranked] == [s.score for s in by_words]
+    # A Swedish question's sentences go by the evidence score alone.
+    swedish = Retrieval("Hur många besök hade museet?", [passage], [passage], (), 1.0, [], vector=retrieval.vector)
+    assert assistant.evidence(swedish) == assistant.evidence_scorer.score(swedish.question, [passage], idf)
 
 
 def test_empty_and_overlong_questions_get_swedish_messages(indexed):
