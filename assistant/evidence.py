@@ -25,7 +25,8 @@ from assistant.table_rows import is_header_of
 from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.language import (
-    QUESTION_WORDS, ends_sentence, is_introduction, is_stopword, split_sentences, stem, tokens,
+    QUESTION_WORDS, ends_sentence, holds_quantity, is_introduction, is_stopword, names_a_month, split_sentences,
+    stem, tokens,
 )  # fmt: skip
 
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
@@ -41,9 +42,12 @@ _NUMBER = re.compile(r"\d")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][a-zåäöé]+")
 # What the question asks for, from its interrogative phrase (grammar, not topic words).
 _ASKS = [
-    ("number", re.compile(r"\b(hur (många|mycket|stor|stora|länge|ofta|mkt)|vilket belopp|hur höga?|"
+    ("number", re.compile(r"\b(hur (många|mycket|stor|stora|länge|ofta|mkt|gammal|gamla|lång|långa)|vilket belopp|hur höga?|"
                           r"how (many|much|long|often|large)|what share|vad kostar|vilken andel)\b", re.IGNORECASE)),
-    ("date", re.compile(r"\b(när|vilket år|vilken dag|vilket datum|vilken vecka|when|what year)\b", re.IGNORECASE)),
+    # "När" and "when" ask at the start of the question or of one of its parts ("… och när?"); inside
+    # a clause they join it ("Hur gammal måste man vara när personalen gått hem?").
+    ("date", re.compile(r"(?:^|[,;:]\s*|\b(?:och|samt|eller|sedan|från|till|and|since)\s+)(?:när|when)\b|"
+                        r"\b(?:vilket år|vilken dag|vilket datum|vilken vecka|what year)\b", re.IGNORECASE)),
     ("name", re.compile(r"\b(vem|vilka personer|vems|who|whom)\b", re.IGNORECASE)),
 ]  # fmt: skip
 
@@ -106,6 +110,18 @@ _HOLDS = {
 def holds_kind(sentence: str, kind: str) -> bool:
     """The sentence holds a thing of `kind` ("number", "date" or "name")."""
     return _HOLDS[kind](sentence)
+
+
+def gives_kind(text: str, kind: str) -> bool:
+    """Whether an answer's text gives a thing of `kind`, judged more strictly than a sentence's
+    evidence (`holds_kind`): a number is a quantity, not a year, decade or date ("Bruksmuseet …
+    1700-talet" gives no number of visitors), and may be a numeral ("fjorton turer"); a date may be a
+    month ("den sista lördagen i september")."""
+    if kind == "number":
+        return holds_quantity(text)
+    if kind == "date":
+        return holds_kind(text, kind) or names_a_month(text)
+    return holds_kind(text, kind)
 
 
 def holds_type(sentence: str, kinds: frozenset[str]) -> bool:

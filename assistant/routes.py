@@ -19,7 +19,7 @@ from assistant import commitment_answers
 from assistant.answerability import features_of
 from assistant.completion import missing_municipality_sentences, missing_selection
 from assistant.events import EventKind, event
-from assistant.evidence import ScoredSentence
+from assistant.evidence import ScoredSentence, asked_kinds, gives_kind
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
 from assistant.municipality_overview import (
@@ -90,16 +90,31 @@ class Question:
         features = features_of(retrieval, self.evidence, assistant.profile.municipality_terms)
         return assistant.answerability.probability(features)
 
+    @cached_property
+    def selection(self) -> list[ScoredSentence]:
+        """The sentences the answer is made of (assistant.selection), for every generator."""
+        settings = self.assistant.settings
+        return select_sentences(
+            self.evidence, settings.answer_sentence_margin, settings.answer_max_sentences, self.retrieval.question
+        )
+
+    @cached_property
+    def lacks_the_asked_kind(self) -> bool:
+        """A question asking how many, how much or when whose answer would give no number or date: the
+        documents speak of its subject but not of what it asks ("Hur många besökare hade Bruksmuseet
+        2023?" answered by "Bruksmuseet … berättar om bruksortens historia från 1700-talet")."""
+        kinds = asked_kinds(self.retrieval.question)
+        if not kinds or not kinds <= {"number", "date"} or self.plain_place_question:
+            return False
+        return not any(gives_kind(sentence.text, kind) for sentence in self.selection for kind in kinds)
+
     def generation_request(self) -> GenerationRequest:
         """What the generator (and its judge) reads: the passages, their ranked sentences and the
         selection, for the question as retrieval understood it (misspellings corrected)."""
-        retrieval, settings = self.retrieval, self.assistant.settings
-        selection = select_sentences(
-            self.evidence, settings.answer_sentence_margin, settings.answer_max_sentences, retrieval.question
-        )
+        retrieval = self.retrieval
         return GenerationRequest(
             retrieval.question, retrieval.passages, self.history, self.english, retrieval.municipalities,
-            evidence=self.evidence, selection=selection,
+            evidence=self.evidence, selection=self.selection,
         )  # fmt: skip
 
     def finish(self) -> Answer:
@@ -172,8 +187,9 @@ class MunicipalityOverviewRoute(Route):
 
 class EarlyRefusalRoute(Route):
     """Refuse before generating, without calling an LLM, when the documents cannot answer: nothing
-    was retrieved, or the evidence retrieval found is too weak (assistant.answerability, calibrated
-    on development questions by evals/calibrate.py)."""
+    was retrieved, the evidence retrieval found is too weak (assistant.answerability, calibrated on
+    development questions by evals/calibrate.py), or the answer would give no number or date to a
+    question asking how many or when (`Question.lacks_the_asked_kind`)."""
 
     name = "early-refusal"
 
@@ -188,7 +204,9 @@ class EarlyRefusalRoute(Route):
         if not question.retrieval.passages:
             return True
         probability = question.evidence_probability
-        return probability is not None and question.assistant.answerability.refuses_at(probability)
+        if probability is not None and question.assistant.answerability.refuses_at(probability):
+            return True
+        return question.lacks_the_asked_kind
 
 
 class GenerationRoute(Route):

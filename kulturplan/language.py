@@ -167,6 +167,48 @@ def ends_sentence(text: str) -> bool:
     return text.rstrip().endswith((".", "!", "?"))
 
 
+# Swedish cardinal numerals, a closed class of the grammar like the stopwords ("sju medarbetare",
+# "fjorton turer"). Written out here: num2words writes "förtio" for "fyrtio". "En" and "ett" are left
+# out, being the articles too.
+_NUMERAL_UNITS = ("två", "tre", "fyra", "fem", "sex", "sju", "åtta", "nio")
+_NUMERAL_TENS = ("tjugo", "trettio", "fyrtio", "femtio", "sextio", "sjuttio", "åttio", "nittio")
+NUMERALS = frozenset({
+    *_NUMERAL_UNITS, *_NUMERAL_TENS, "tio", "elva", "tolv", "tretton", "fjorton", "femton", "sexton",
+    "sjutton", "arton", "nitton", "hundra", "tusen",
+    *(tens + unit for tens in _NUMERAL_TENS for unit in ("en", "ett", *_NUMERAL_UNITS)),  # "tjugofem"
+})  # fmt: skip
+# A quantity's digits, and what makes them no quantity: a year ("2022"), a decade or century
+# ("1800-talet"), a period ("2024–2027", "läsåret 2022/23"), a date ("31 januari") or a paragraph ("§ 71").
+_DIGITS = re.compile(r"\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?")
+_YEAR_LIKE = re.compile(r"(?:1[5-9]|20)\d\d")
+
+
+@lru_cache(maxsize=1)
+def month_names() -> frozenset[str]:
+    """The Swedish names of the months (babel's CLDR data)."""
+    from babel.dates import get_month_names
+
+    return frozenset(get_month_names("wide", locale="sv").values())
+
+
+def holds_quantity(text: str) -> bool:
+    """Whether the text gives a quantity: digits that are no year, decade, period, date or paragraph
+    number, or a Swedish numeral ("tolv konserter")."""
+    for match in _DIGITS.finditer(text):
+        before, after = text[: match.start()], text[match.end() : match.end() + 12]
+        in_period = re.search(r"(?:1[5-9]|20)\d\d\s*[–/-]\s*$", before) or after.startswith("-tal")
+        next_word = re.match(r"\s+(\w+)", after)
+        in_date = next_word is not None and next_word.group(1).lower() in month_names()
+        if not (_YEAR_LIKE.fullmatch(match.group()) or "§" in before[-2:] or in_period or in_date):
+            return True
+    return any(word in NUMERALS for word in tokens(text))
+
+
+def names_a_month(text: str) -> bool:
+    """Whether the text names a month ("sista lördagen i september")."""
+    return any(word in month_names() for word in tokens(text))
+
+
 def is_introduction(line: str) -> bool:
     """A line that introduces what follows it, a list, a table or a sentence ("Tre mål:")."""
     return line.rstrip().endswith(":")

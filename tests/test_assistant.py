@@ -134,6 +134,18 @@ def test_an_english_questions_best_sentences_go_by_their_own_meaning(indexed):
     assert assistant.evidence(swedish) == assistant.evidence_scorer.score(swedish.question, [passage], idf)
 
 
+def test_a_question_asking_how_many_whose_answer_would_give_no_number_is_refused(indexed):
+    llm = ScriptedLLM(indexed[0], reply="Blekinge museum har sin bas i Karlskrona [1].")
+    assistant = make_assistant(indexed, llm)
+    # The plan speaks of the museum, never of its visitors: its sentences about it give no number.
+    answer = assistant.ask("Hur många besökare hade Blekinge museum förra året?", generator="scripted")
+    assert answer.refused and answer.has(EventKind.NOTHING_RELEVANT) and llm.calls == []
+    assert answer.text.startswith("Det framgår inte av kulturplanen")
+    # Asked how often, the same plan gives a number ("två gånger varje år"): answered.
+    answered = assistant.ask("Hur ofta får barnen musik-, dans- och teaterupplevelser i skolan?", generator="extractive")
+    assert not answered.refused and "två gånger" in answered.text
+
+
 def test_empty_and_overlong_questions_get_swedish_messages(indexed):
     assistant = make_assistant(indexed)
     with pytest.raises(QuestionError, match="Skriv en fråga"):
