@@ -25,7 +25,7 @@ from assistant.table_rows import is_header_of
 from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.language import (
-    QUESTION_WORDS, ends_sentence, holds_quantity, is_introduction, is_stopword, names_a_month, split_sentences,
+    QUESTION_WORDS, ends_sentence, holds_quantity, is_introduction, is_stopword, names_a_time, split_sentences,
     stem, tokens,
 )  # fmt: skip
 
@@ -42,8 +42,9 @@ _NUMBER = re.compile(r"\d")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][a-zåäöé]+")
 # What the question asks for, from its interrogative phrase (grammar, not topic words).
 _ASKS = [
-    ("number", re.compile(r"\b(hur (många|mycket|stor|stora|länge|ofta|mkt|gammal|gamla|lång|långa)|vilket belopp|hur höga?|"
-                          r"how (many|much|long|often|large)|what share|vad kostar|vilken andel)\b", re.IGNORECASE)),
+    ("number", re.compile(r"\b(hur (många|mycket|stor|stora|länge|ofta|mkt|gammal|gamla|lång|långa)|"
+                          r"vilket belopp|hur höga?|how (many|much|long|often|large)|what share|vad kostar|"
+                          r"vilken andel)\b", re.IGNORECASE)),
     # "När" and "when" ask at the start of the question or of one of its parts ("… och när?"); inside
     # a clause they join it ("Hur gammal måste man vara när personalen gått hem?").
     ("date", re.compile(r"(?:^|[,;:]\s*|\b(?:och|samt|eller|sedan|från|till|and|since)\s+)(?:när|when)\b|"
@@ -94,6 +95,16 @@ def question_terms(question: str) -> set[str]:
     return {stem(w) for w in tokens(question) if len(w) > 1 and not is_stopword(w) and w not in QUESTION_WORDS}
 
 
+# "Hur länge" and "hur ofta" ask for a number too, but are answered by a period or a frequency ("Planen
+# gäller 2024–2027", "varje år"): of them an answer need give no quantity.
+_ASKS_DURATION = re.compile(r"\b(?:hur (?:länge|ofta)|how (?:long|often))\b", re.IGNORECASE)
+
+
+def asks_quantity(question: str) -> bool:
+    """The question asks how many or how much of something, not how long or how often."""
+    return "number" in asked_kinds(question) and not _ASKS_DURATION.search(question)
+
+
 def asked_kinds(question: str) -> frozenset[str]:
     """Every kind the question asks for: "Hur stora är stipendierna och när ska man söka?" asks for
     a number and a date, and a sentence holding either answers part of it."""
@@ -116,11 +127,11 @@ def gives_kind(text: str, kind: str) -> bool:
     """Whether an answer's text gives a thing of `kind`, judged more strictly than a sentence's
     evidence (`holds_kind`): a number is a quantity, not a year, decade or date ("Bruksmuseet …
     1700-talet" gives no number of visitors), and may be a numeral ("fjorton turer"); a date may be a
-    month ("den sista lördagen i september")."""
+    month, a weekday, a season or a time of day ("den sista lördagen i september")."""
     if kind == "number":
         return holds_quantity(text)
     if kind == "date":
-        return holds_kind(text, kind) or names_a_month(text)
+        return holds_kind(text, kind) or names_a_time(text)
     return holds_kind(text, kind)
 
 

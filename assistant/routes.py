@@ -19,7 +19,7 @@ from assistant import commitment_answers
 from assistant.answerability import features_of
 from assistant.completion import missing_municipality_sentences, missing_selection
 from assistant.events import EventKind, event
-from assistant.evidence import ScoredSentence, asked_kinds, gives_kind
+from assistant.evidence import ScoredSentence, asked_kinds, asks_quantity, gives_kind
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
 from assistant.municipality_overview import (
@@ -103,9 +103,12 @@ class Question:
         """A question asking how many, how much or when whose answer would give no number or date: the
         documents speak of its subject but not of what it asks ("Hur många besökare hade Bruksmuseet
         2023?" answered by "Bruksmuseet … berättar om bruksortens historia från 1700-talet")."""
-        kinds = asked_kinds(self.retrieval.question)
+        question = self.retrieval.question
+        kinds = asked_kinds(question)
         if not kinds or not kinds <= {"number", "date"} or self.plain_place_question:
             return False
+        if "number" in kinds and not asks_quantity(question):
+            return False  # how long, how often: a period or "varje år" answers
         return not any(gives_kind(sentence.text, kind) for sentence in self.selection for kind in kinds)
 
     def generation_request(self) -> GenerationRequest:

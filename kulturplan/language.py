@@ -181,6 +181,15 @@ NUMERALS = frozenset({
 # ("1800-talet"), a period ("2024–2027", "läsåret 2022/23"), a date ("31 januari") or a paragraph ("§ 71").
 _DIGITS = re.compile(r"\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?")
 _YEAR_LIKE = re.compile(r"(?:1[5-9]|20)\d\d")
+_AFTER_A_YEAR = re.compile(r"(?:1[5-9]|20)\d\d\s*[–/-]\s*$")  # "2022/" before "23"
+_NEXT_WORD = re.compile(r"\s+(\w+)")
+
+
+# The seasons' forms that say when ("på våren", "i höstas"); compounds are left out, "vård" being one.
+_SEASONS = frozenset({
+    "vår", "våren", "våras", "sommar", "sommaren", "somras", "höst", "hösten", "höstas", "vinter", "vintern", "vintras",
+})  # fmt: skip
+_CLOCK = re.compile(r"\b(?:kl\.?|klockan)\s*\d{1,2}\b|\b\d{1,2}[.:]\d\d\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -191,22 +200,35 @@ def month_names() -> frozenset[str]:
     return frozenset(get_month_names("wide", locale="sv").values())
 
 
+@lru_cache(maxsize=1)
+def day_names() -> tuple[str, ...]:
+    """The Swedish names of the weekdays (babel's CLDR data)."""
+    from babel.dates import get_day_names
+
+    return tuple(get_day_names("wide", locale="sv").values())
+
+
 def holds_quantity(text: str) -> bool:
     """Whether the text gives a quantity: digits that are no year, decade, period, date or paragraph
     number, or a Swedish numeral ("tolv konserter")."""
     for match in _DIGITS.finditer(text):
         before, after = text[: match.start()], text[match.end() : match.end() + 12]
-        in_period = re.search(r"(?:1[5-9]|20)\d\d\s*[–/-]\s*$", before) or after.startswith("-tal")
-        next_word = re.match(r"\s+(\w+)", after)
+        in_period = _AFTER_A_YEAR.search(before) or after.startswith("-tal")
+        next_word = _NEXT_WORD.match(after)
         in_date = next_word is not None and next_word.group(1).lower() in month_names()
         if not (_YEAR_LIKE.fullmatch(match.group()) or "§" in before[-2:] or in_period or in_date):
             return True
     return any(word in NUMERALS for word in tokens(text))
 
 
-def names_a_month(text: str) -> bool:
-    """Whether the text names a month ("sista lördagen i september")."""
-    return any(word in month_names() for word in tokens(text))
+def names_a_time(text: str) -> bool:
+    """Whether the text says when in words a year or date does not hold: a month ("i september"), a
+    weekday ("på onsdagskvällar"), a season ("på hösten") or a time of day ("kl. 7–22")."""
+    words = tokens(text)
+    return (
+        any(word in month_names() or word in _SEASONS or word.startswith(day_names()) for word in words)
+        or bool(_CLOCK.search(text))
+    )
 
 
 def is_introduction(line: str) -> bool:

@@ -83,18 +83,20 @@ def test_a_bare_line_under_a_heading_is_no_answer_about_it_but_a_label_with_its_
 
 
 def test_a_quantity_is_no_year_decade_period_or_date_and_may_be_a_numeral():
-    from kulturplan.language import holds_quantity, names_a_month
+    from kulturplan.language import holds_quantity, names_a_time
 
     for text in ["Museet hade 151 000 besök 2023.", "Budget 2023 (mnkr): 7,9", "barn 6–12 år", "fjorton turer", "tjugofem platser"]:
         assert holds_quantity(text), text
     for text in ["Bruksmuseet berättar om 1700-talet.", "Planen gäller 2024–2027.", "läsåret 2022/23",
                  "senast den 31 januari 2024", "§ 71", "Ett museum i Ronneby"]:  # fmt: skip
         assert not holds_quantity(text), text
-    assert names_a_month("den sista lördagen i september") and not names_a_month("Museet har en butik.")
+    for text in ["den sista lördagen i september", "på onsdagskvällar", "på hösten", "öppet kl. 7–22"]:
+        assert names_a_time(text), text
+    assert not names_a_time("Åtta vårdenheter har kultur.") and not names_a_time("Museet har en butik.")
 
 
 def test_when_asks_for_a_date_at_the_start_of_a_question_or_its_part_not_inside_a_clause():
-    from assistant.evidence import asked_kinds, gives_kind
+    from assistant.evidence import asked_kinds, asks_quantity, gives_kind
 
     assert asked_kinds("När bildades Konstresurscentrum?") == {"date"}
     assert asked_kinds("Vem gör utvärderingen och när?") == {"name", "date"}
@@ -104,3 +106,6 @@ def test_when_asks_for_a_date_at_the_start_of_a_question_or_its_part_not_inside_
     # An answer gives the kind more strictly than evidence holds it: a century is no number of visitors.
     assert not gives_kind("Bruksmuseet berättar om bruksortens historia från 1700-talet.", "number")
     assert gives_kind("Kulturnatten arrangeras den sista lördagen i september.", "date")
+    # How long and how often ask a number, but a period or a frequency answers them: no quantity asked.
+    assert asks_quantity("Hur många besök hade museet?") and asks_quantity("Vad kostar entrén?")
+    assert not asks_quantity("Hur länge gäller planen?") and not asks_quantity("Hur ofta följs den upp?")
