@@ -45,8 +45,10 @@ def is_header_of(line: str, following: str) -> bool:
     """`line` is the header row ("Kommun | Folkbibliotek | Besök 2018") of the table row `following`
     ("Karlskrona – Folkbibliotek: 8; Besök 2018: 448 000"): every row already carries the headers
     beside its values, so the header line states nothing of its own."""
+    if " | " not in line:
+        return False
     row = parse_row(following)
-    if row is None or " | " not in line:
+    if row is None:
         return False
     names = [cell.strip() for cell in line.split(" | ")[1:] if cell.strip()]
     return bool(names) and set(names) >= row.headers

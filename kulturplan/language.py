@@ -177,11 +177,10 @@ NUMERALS = frozenset({
     "sjutton", "arton", "nitton", "hundra", "tusen",
     *(tens + unit for tens in _NUMERAL_TENS for unit in ("en", "ett", *_NUMERAL_UNITS)),  # "tjugofem"
 })  # fmt: skip
-# A quantity's digits, and what makes them no quantity: a year ("2022"), a decade or century
+# What makes digits (`_NUMBER`) no quantity: a year ("2022"), a decade or century
 # ("1800-talet"), a period ("2024–2027", "läsåret 2022/23"), a date ("31 januari") or a paragraph ("§ 71").
-_DIGITS = re.compile(r"\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?")
 _YEAR_LIKE = re.compile(r"(?:1[5-9]|20)\d\d")
-_AFTER_A_YEAR = re.compile(r"(?:1[5-9]|20)\d\d\s*[–/-]\s*$")  # "2022/" before "23"
+_AFTER_A_YEAR = re.compile(_YEAR_LIKE.pattern + r"\s*[–/-]\s*$")  # "2022/" before "23"
 _NEXT_WORD = re.compile(r"\s+(\w+)")
 
 
@@ -211,7 +210,7 @@ def day_names() -> tuple[str, ...]:
 def holds_quantity(text: str) -> bool:
     """Whether the text gives a quantity: digits that are no year, decade, period, date or paragraph
     number, or a Swedish numeral ("tolv konserter")."""
-    for match in _DIGITS.finditer(text):
+    for match in _NUMBER.finditer(text):
         before, after = text[: match.start()], text[match.end() : match.end() + 12]
         in_period = _AFTER_A_YEAR.search(before) or after.startswith("-tal")
         next_word = _NEXT_WORD.match(after)
