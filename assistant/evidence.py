@@ -135,6 +135,37 @@ def gives_kind(text: str, kind: str) -> bool:
     return holds_kind(text, kind)
 
 
+# "Hur många besökare hade …?": what is counted stands right after "hur många".
+_HOW_MANY = re.compile(r"\bhur många\s+(.*)", re.IGNORECASE)
+COUNTED_PHRASE_WORDS = 2  # "Hur många regionala kulturverksamheter …": an adjective may come first
+
+
+def counted_terms(question: str) -> set[str]:
+    """Stems of what a Swedish "hur många …?" counts: the words right after it, up to the first
+    stopword ("Hur många besökare hade …" → besök). Empty when a stopword comes first, a function
+    word or a word the index judges generic ("hur många av dem", "hur många kom dit", "hur många
+    gånger"): then nothing is named that an answer must count."""
+    match = _HOW_MANY.search(question)
+    if not match:
+        return set()
+    counted = set()
+    for word in tokens(match.group(1))[:COUNTED_PHRASE_WORDS]:
+        if is_stopword(word):
+            break
+        counted.add(stem(word))
+    return counted
+
+
+def names_any(terms: set[str], text: str) -> bool:
+    """Whether `text` names one of the word stems `terms`: the word itself, an inflection or a
+    compound that ends with it ("folkbibliotek" for "bibliotek")."""
+    words = {stem(word) for word in tokens(text)}
+    return any(
+        term_matches(term, words) or any(len(word) > len(term) and word.endswith(term) for word in words)
+        for term in terms
+    )
+
+
 def holds_type(sentence: str, kinds: frozenset[str]) -> bool:
     """The sentence holds one of the asked-for kinds."""
     return any(holds_kind(sentence, kind) for kind in kinds)

@@ -19,7 +19,7 @@ from assistant import commitment_answers
 from assistant.answerability import features_of
 from assistant.completion import missing_municipality_sentences, missing_selection
 from assistant.events import EventKind, event
-from assistant.evidence import ScoredSentence, asked_kinds, asks_quantity, gives_kind
+from assistant.evidence import ScoredSentence, asked_kinds, asks_quantity, counted_terms, gives_kind, names_any
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
 from assistant.municipality_overview import (
@@ -109,7 +109,17 @@ class Question:
             return False
         if "number" in kinds and not asks_quantity(question):
             return False  # how long, how often: a period or "varje år" answers
-        return not any(gives_kind(sentence.text, kind) for sentence in self.selection for kind in kinds)
+        counted = set() if self.english else counted_terms(question)
+        return not any(self._gives(sentence, kind, counted) for sentence in self.selection for kind in kinds)
+
+    @staticmethod
+    def _gives(sentence: ScoredSentence, kind: str, counted: set[str]) -> bool:
+        """The sentence gives a thing of the asked kind; a quantity must count what the question
+        counts ("Hur många konserter …?" is not answered by "61 000 besökare"), in the sentence or
+        the heading it stands under."""
+        if not gives_kind(sentence.text, kind):
+            return False
+        return kind != "number" or not counted or names_any(counted, f"{sentence.lead_in} {sentence.text}")
 
     def generation_request(self) -> GenerationRequest:
         """What the generator (and its judge) reads: the passages, their ranked sentences and the
@@ -192,7 +202,8 @@ class EarlyRefusalRoute(Route):
     """Refuse before generating, without calling an LLM, when the documents cannot answer: nothing
     was retrieved, the evidence retrieval found is too weak (assistant.answerability, calibrated on
     development questions by evals/calibrate.py), or the answer would give no number or date to a
-    question asking how many or when (`Question.lacks_the_asked_kind`)."""
+    question asking how many or when, or no count of what "hur många …?" counts
+(`Question.lacks_the_asked_kind`)."""
 
     name = "early-refusal"
 

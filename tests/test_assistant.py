@@ -145,6 +145,9 @@ def test_a_question_asking_how_many_whose_answer_would_give_no_number_is_refused
     question = "Hur många gånger om året får barnen musik-, dans- och teaterupplevelser i skolan?"
     answered = assistant.ask(question, generator="extractive")
     assert not answered.refused and "två gånger" in answered.text
+    # Asked to count what that sentence does not count, it is refused: "två gånger" are no concerts.
+    counted_elsewhere = assistant.ask("Hur många konserter per år får barnen i skolan?", generator="extractive")
+    assert counted_elsewhere.refused and counted_elsewhere.has(EventKind.NOTHING_RELEVANT)
 
 
 def test_empty_and_overlong_questions_get_swedish_messages(indexed):

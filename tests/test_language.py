@@ -8,7 +8,7 @@ from assistant.generators.base import GenerationRequest
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.types import Passage
 from kulturplan.chunks import Chunk
-from kulturplan.language import sentence_spans, split_sentences
+from kulturplan.language import sentence_spans, split_sentences, stem
 
 GOALS = (
     "3. Regionala kulturpolitiska mål 2022–2025\n\n"
@@ -109,3 +109,17 @@ def test_when_asks_for_a_date_at_the_start_of_a_question_or_its_part_not_inside_
     # How long and how often ask a number, but a period or a frequency answers them: no quantity asked.
     assert asks_quantity("Hur många besök hade museet?") and asks_quantity("Vad kostar entrén?")
     assert not asks_quantity("Hur länge gäller planen?") and not asks_quantity("Hur ofta följs den upp?")
+
+
+def test_what_a_question_counts_and_whether_a_sentence_names_it():
+    from assistant.evidence import counted_terms, names_any
+
+    assert counted_terms("Hur många besökare hade museet 2023?") == {stem("besökare")}
+    assert counted_terms("Hur många regionala kulturverksamheter finns?") == {stem("regionala"), stem("kulturverksamheter")}
+    # A function word first: what is counted was named before ("… och hur många av dem var barn?").
+    assert counted_terms("Och hur många av dem var barn?") == set()
+    assert counted_terms("Hur mycket kostar entrén?") == set()
+    # The word itself, an inflection, or a compound that ends with it.
+    assert names_any({stem("bibliotek")}, "Karlskrona – Folkbibliotek: 8")
+    assert names_any({stem("besökare")}, "Besök 2018: 448 000")
+    assert not names_any({stem("konserter")}, "Musik i Blekinge hade 61 000 besökare 2022.")
