@@ -81,6 +81,7 @@ class ScoredSentence:
     # Its passage's scope factor (1.0 in the question's region and period), times OTHER_PERIOD_FACTOR
     # when the sentence speaks of other years than the one asked (assistant.scope).
     scope: float = 1.0
+    elsewhere: bool = False  # it names only other places than the question asks about
 
     @property
     def scoped_score(self) -> float:
@@ -275,7 +276,7 @@ class EvidenceScorer:
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),
                 passages[n - 1].chunk.source, passages[n - 1].chunk.position,
-                passages[n - 1].scope * sentence_time_factor(question, text),
+                passages[n - 1].scope * sentence_time_factor(question, text), topical[order] is None,
             ))  # fmt: skip
         return sorted(scored, key=lambda s: s.score, reverse=True)
 

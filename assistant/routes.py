@@ -116,8 +116,9 @@ class Question:
     def _gives(sentence: ScoredSentence, kind: str, counted: set[str]) -> bool:
         """The sentence gives a thing of the asked kind; a quantity must count what the question
         counts ("Hur många konserter …?" is not answered by "61 000 besökare"), in the sentence or
-        the heading it stands under."""
-        if not gives_kind(sentence.text, kind):
+        the heading it stands under. A sentence naming only other places than the question asks
+        about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's)."""
+        if sentence.elsewhere or not gives_kind(sentence.text, kind):
             return False
         return kind != "number" or not counted or names_any(counted, f"{sentence.lead_in} {sentence.text}")
 

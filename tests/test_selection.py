@@ -356,6 +356,8 @@ def test_a_sentence_about_another_place_than_the_one_asked_about_is_not_in_its_t
     question = "Hur många elever har kulturskolan i Sölvesborg?"
     by_text = {s.text: s for s in scorer.score(question, [schools, figures], lambda t: 1.0)}
     assert not by_text["Olofströms kulturskola har omkring 310 elever."].typed  # another municipality's number
+    assert by_text["Olofströms kulturskola har omkring 310 elever."].elsewhere  # it gives no count of Sölvesborg's
+    assert not by_text["Sölvesborgs kulturskola undervisar i musik."].elsewhere
     assert not by_text["Sölvesborg – Invånare: 17 800"].typed  # the place's name alone is not the topic
     # Without places, or about Olofström, the sentence answers.
     assert EvidenceScorer().score(question, [schools], lambda t: 1.0)[0].typed
