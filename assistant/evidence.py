@@ -124,15 +124,19 @@ def holds_kind(sentence: str, kind: str) -> bool:
     return _HOLDS[kind](sentence)
 
 
-def gives_kind(text: str, kind: str) -> bool:
+def gives_kind(text: str, kind: str, question: str = "") -> bool:
     """Whether an answer's text gives a thing of `kind`, judged more strictly than a sentence's
     evidence (`holds_kind`): a number is a quantity, not a year, decade or date ("Bruksmuseet …
     1700-talet" gives no number of visitors), and may be a numeral ("fjorton turer"); a date may be a
-    month, a weekday, a season or a time of day ("den sista lördagen i september")."""
+    month, a weekday, a season or a time of day ("den sista lördagen i september"); a name is one
+    the `question` does not name ("Ansvarig nämnd: kultur- och fritidsnämnden" names nobody)."""
     if kind == "number":
         return holds_quantity(text)
     if kind == "date":
         return holds_kind(text, kind) or names_a_time(text)
+    if kind == "name":
+        named = {stem(word) for word in tokens(question)}
+        return any(stem(match.group(0)) not in named for match in _NAME.finditer(text))
     return holds_kind(text, kind)
 
 

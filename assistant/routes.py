@@ -100,25 +100,26 @@ class Question:
 
     @cached_property
     def lacks_the_asked_kind(self) -> bool:
-        """A question asking how many, how much or when whose answer would give no number or date: the
+        """A question asking how many, how much, when or who whose answer would give no number, date
+        or new name ("Vem är ordförande i nämnden?" answered by "Ansvarig nämnd: …"): the
         documents speak of its subject but not of what it asks ("Hur många besökare hade Bruksmuseet
         2023?" answered by "Bruksmuseet … berättar om bruksortens historia från 1700-talet")."""
         question = self.retrieval.question
         kinds = asked_kinds(question)
-        if not kinds or not kinds <= {"number", "date"} or self.plain_place_question:
+        if not kinds or self.plain_place_question:
             return False
         if "number" in kinds and not asks_quantity(question):
             return False  # how long, how often: a period or "varje år" answers
         counted = set() if self.english else counted_terms(question)
-        return not any(self._gives(sentence, kind, counted) for sentence in self.selection for kind in kinds)
+        return not any(self._gives(sentence, kind, question, counted) for sentence in self.selection for kind in kinds)
 
     @staticmethod
-    def _gives(sentence: ScoredSentence, kind: str, counted: set[str]) -> bool:
+    def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str]) -> bool:
         """The sentence gives a thing of the asked kind; a quantity must count what the question
         counts ("Hur många konserter …?" is not answered by "61 000 besökare"), in the sentence or
         the heading it stands under. A sentence naming only other places than the question asks
         about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's)."""
-        if sentence.elsewhere or not gives_kind(sentence.text, kind):
+        if sentence.elsewhere or not gives_kind(sentence.text, kind, question):
             return False
         return kind != "number" or not counted or names_any(counted, f"{sentence.lead_in} {sentence.text}")
 
@@ -203,7 +204,7 @@ class EarlyRefusalRoute(Route):
     """Refuse before generating, without calling an LLM, when the documents cannot answer: nothing
     was retrieved, the evidence retrieval found is too weak (assistant.answerability, calibrated on
     development questions by evals/calibrate.py), or the answer would give no number or date to a
-    question asking how many or when, or no count of what "hur många …?" counts
+    question asking how many, when or who, or no count of what "hur många …?" counts
 (`Question.lacks_the_asked_kind`)."""
 
     name = "early-refusal"

@@ -106,6 +106,10 @@ def test_when_asks_for_a_date_at_the_start_of_a_question_or_its_part_not_inside_
     # An answer gives the kind more strictly than evidence holds it: a century is no number of visitors.
     assert not gives_kind("Bruksmuseet berättar om bruksortens historia från 1700-talet.", "number")
     assert gives_kind("Kulturnatten arrangeras den sista lördagen i september.", "date")
+    # A name answers "Vem …?" only when the question does not name it already.
+    question = "Vem är ordförande i kultur- och fritidsnämnden i Karlshamn?"
+    assert not gives_kind("Ansvarig nämnd: kultur- och fritidsnämnden i Karlshamn.", "name", question)
+    assert gives_kind("Ordförande i nämnden är Eva Lind.", "name", question)
     # How long and how often ask a number, but a period or a frequency answers them: no quantity asked.
     assert asks_quantity("Hur många besök hade museet?") and asks_quantity("Vad kostar entrén?")
     assert not asks_quantity("Hur länge gäller planen?") and not asks_quantity("Hur ofta följs den upp?")
