@@ -26,7 +26,7 @@ from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.language import (
     QUESTION_WORDS, ends_sentence, holds_quantity, is_introduction, is_stopword, names_a_time, split_sentences,
-    stem, tokens,
+    stem, tokens, without_marker,
 )  # fmt: skip
 
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
@@ -136,7 +136,8 @@ def gives_kind(text: str, kind: str, question: str = "") -> bool:
         return holds_kind(text, kind) or names_a_time(text)
     if kind == "name":
         named = {stem(word) for word in tokens(question)}
-        return any(stem(match.group(0)) not in named for match in _NAME.finditer(text))
+        # A list item's first word starts its sentence too ("- Under 2024 anställs …" names nobody).
+        return any(stem(match.group(0)) not in named for match in _NAME.finditer(without_marker(text)))
     return holds_kind(text, kind)
 
 

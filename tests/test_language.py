@@ -110,6 +110,8 @@ def test_when_asks_for_a_date_at_the_start_of_a_question_or_its_part_not_inside_
     question = "Vem är ordförande i kultur- och fritidsnämnden i Karlshamn?"
     assert not gives_kind("Ansvarig nämnd: kultur- och fritidsnämnden i Karlshamn.", "name", question)
     assert gives_kind("Ordförande i nämnden är Eva Lind.", "name", question)
+    # A list item's first word starts its sentence: capitalised, but no name.
+    assert not gives_kind("- Under 2024 anställs en kulturkoordinator.", "name", "Vem har anställts?")
     # How long and how often ask a number, but a period or a frequency answers them: no quantity asked.
     assert asks_quantity("Hur många besök hade museet?") and asks_quantity("Vad kostar entrén?")
     assert not asks_quantity("Hur länge gäller planen?") and not asks_quantity("Hur ofta följs den upp?")
