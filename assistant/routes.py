@@ -203,9 +203,9 @@ class MunicipalityOverviewRoute(Route):
 class EarlyRefusalRoute(Route):
     """Refuse before generating, without calling an LLM, when the documents cannot answer: nothing
     was retrieved, the evidence retrieval found is too weak (assistant.answerability, calibrated on
-    development questions by evals/calibrate.py), or the answer would give no number or date to a
-    question asking how many, when or who, or no count of what "hur många …?" counts
-(`Question.lacks_the_asked_kind`)."""
+    development questions by evals/calibrate.py), or the answer would give no number, date or name
+    to a question asking how many, when or who, or no count of what "hur många …?" counts
+    (`Question.lacks_the_asked_kind`)."""
 
     name = "early-refusal"
 
