@@ -166,10 +166,7 @@ def names_any(terms: set[str], text: str) -> bool:
     """Whether `text` names one of the word stems `terms`: the word itself, an inflection or a
     compound that ends with it ("folkbibliotek" for "bibliotek")."""
     words = {stem(word) for word in tokens(text)}
-    return any(
-        term_matches(term, words) or any(len(word) > len(term) and word.endswith(term) for word in words)
-        for term in terms
-    )
+    return any(term_matches(term, words) or ends_a_compound(term, words) for term in terms)
 
 
 def holds_type(sentence: str, kinds: frozenset[str]) -> bool:
@@ -198,6 +195,11 @@ def coverage(terms: set[str], words: set[str], idf: Callable[[str], float]) -> f
     return sum(_found_weight(t, words, idf) for t in terms) / total
 
 
+def ends_a_compound(term: str, words: set[str]) -> bool:
+    """A longer word ends with the term: Swedish compounds name their kind last ("folkbibliotek")."""
+    return any(len(word) > len(term) and word.endswith(term) for word in words)
+
+
 def _found_weight(term: str, words: set[str], idf: Callable[[str], float]) -> float:
     """The term's IDF when a sentence word is it, begins with it, or is a compound it ends
     ("folkbibliotek" for "bibliotek": Swedish compounds name their kind last); else that of the most
@@ -209,7 +211,7 @@ def _found_weight(term: str, words: set[str], idf: Callable[[str], float]) -> fl
     prefixes = [w for w in words if len(w) >= MIN_PREFIX and (w.startswith(term) or term.startswith(w))]
     if any(w.startswith(term) for w in prefixes):
         return idf(term)
-    if any(len(w) > len(term) and w.endswith(term) for w in words):
+    if ends_a_compound(term, words):
         return idf(term)
     return min(idf(term), max((idf(w) for w in prefixes), default=0.0))
 

@@ -110,7 +110,7 @@ class Question:
             return False
         if "number" in kinds and not asks_quantity(question):
             return False  # how long, how often: a period or "varje år" answers
-        counted = set() if self.english else counted_terms(question)
+        counted = counted_terms(question)  # empty for an English question: it has no "hur många"
         return not any(self._gives(sentence, kind, question, counted) for sentence in self.selection for kind in kinds)
 
     @staticmethod
