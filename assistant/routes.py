@@ -19,7 +19,8 @@ from assistant import commitment_answers
 from assistant.answerability import features_of
 from assistant.completion import missing_municipality_sentences, missing_selection
 from assistant.events import EventKind, event
-from assistant.evidence import ScoredSentence, asked_kinds, asks_quantity, counted_terms, gives_kind, names_any
+from assistant.asked_kind import gives_the_asked_kind, judged_kinds, select_giving_the_asked_kind
+from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
 from assistant.municipality_overview import (
@@ -92,11 +93,19 @@ class Question:
 
     @cached_property
     def selection(self) -> list[ScoredSentence]:
-        """The sentences the answer is made of (assistant.selection), for every generator."""
+        """The sentences the answer is made of (assistant.selection), for every generator; past the
+        scope preference when only that way they give what is asked (assistant.asked_kind)."""
+        return select_giving_the_asked_kind(self.evidence, self._select, self._judged_kinds, self.retrieval.question)
+
+    def _select(self, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
         settings = self.assistant.settings
         return select_sentences(
-            self.evidence, settings.answer_sentence_margin, settings.answer_max_sentences, self.retrieval.question
+            ranked, settings.answer_sentence_margin, settings.answer_max_sentences, self.retrieval.question
         )
+
+    @cached_property
+    def _judged_kinds(self) -> frozenset[str]:
+        return judged_kinds(self.retrieval.question, self.plain_place_question)
 
     @cached_property
     def lacks_the_asked_kind(self) -> bool:
@@ -104,24 +113,8 @@ class Question:
         or new name ("Vem är ordförande i nämnden?" answered by "Ansvarig nämnd: …"): the
         documents speak of its subject but not of what it asks ("Hur många besökare hade Bruksmuseet
         2023?" answered by "Bruksmuseet … berättar om bruksortens historia från 1700-talet")."""
-        question = self.retrieval.question
-        kinds = asked_kinds(question)
-        if not kinds or self.plain_place_question:
-            return False
-        if "number" in kinds and not asks_quantity(question):
-            return False  # how long, how often: a period or "varje år" answers
-        counted = counted_terms(question)  # empty for an English question: it has no "hur många"
-        return not any(self._gives(sentence, kind, question, counted) for sentence in self.selection for kind in kinds)
-
-    @staticmethod
-    def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str]) -> bool:
-        """The sentence gives a thing of the asked kind; a quantity must count what the question
-        counts ("Hur många konserter …?" is not answered by "61 000 besökare"), in the sentence or
-        the heading it stands under. A sentence naming only other places than the question asks
-        about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's)."""
-        if sentence.elsewhere or not gives_kind(sentence.text, kind, question):
-            return False
-        return kind != "number" or not counted or names_any(counted, f"{sentence.lead_in} {sentence.text}")
+        kinds = self._judged_kinds
+        return bool(kinds) and not gives_the_asked_kind(self.selection, kinds, self.retrieval.question)
 
     def generation_request(self) -> GenerationRequest:
         """What the generator (and its judge) reads: the passages, their ranked sentences and the

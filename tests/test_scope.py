@@ -341,3 +341,35 @@ def test_end_to_end_the_current_own_plan_answers(settings, store, tmp_path):
     answer = assistant.ask("Hur mycket får Regionteatern i stöd 2020–2023?", generator="extractive")
     assert "7,1 miljoner" in answer.text
     assert "12,8 miljoner" not in answer.text
+
+
+def test_the_scope_preference_does_not_hide_the_only_sentence_giving_what_is_asked(settings, store, tmp_path):
+    """The current plan says why the centre was founded, not when; only the last period's follow-up says
+    when it was founded. The answer keeps to the follow-up's scope instead of refusing for lack of a
+    date; a question whose asked kind no document gives is still refused."""
+    from assistant.engine import Assistant
+    from assistant.events import EventKind
+    from ingest.pipeline import Ingestor
+
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "kulturplan_blekinge_2024_2027.md").write_text(
+        "# Regional kulturplan för Blekinge 2024–2027\n\n## Konstresurscentrum\n\n"
+        "Konstresurscentrum Blekinge bildades för att stärka bildkonsten.\n\n"
+        "Konstresurscentrum Blekinge ger råd till konstnärer och samordnar offentlig konst.\n",
+        encoding="utf-8",
+    )
+    (folder / "uppfoljning_kulturplan_blekinge_2020_2023.md").write_text(
+        "# Uppföljning av regional kulturplan för Blekinge 2020–2023\n\n## Konstnärers villkor\n\n"
+        "Konstresurscentrum Blekinge bildades den 1 januari 2023 efter en utredning.\n",
+        encoding="utf-8",
+    )
+    assert Ingestor(settings, store, FakeEmbedder()).run([folder], progress=False).ok
+    assistant = Assistant(settings.model_copy(update={"answerability_threshold": 0.0}), store=store, embedder=FakeEmbedder())
+
+    answer = assistant.ask("När bildades Konstresurscentrum Blekinge?", generator="extractive")
+    assert not answer.refused and "1 januari 2023" in answer.text
+    assert [c.source for c in answer.citations] == ["uppfoljning_kulturplan_blekinge_2020_2023.md"]
+
+    unanswerable = assistant.ask("Hur många konstnärer fick råd av Konstresurscentrum Blekinge?", generator="extractive")
+    assert unanswerable.refused and unanswerable.has(EventKind.NOTHING_RELEVANT)

@@ -398,3 +398,25 @@ def test_a_table_header_line_is_no_answer_of_its_own_and_the_whole_table_answers
     assert rows[0] not in [s.text for s in ranked]
     # The header leads no more: the best sentence is a row, so the table's rows answer, its sum too.
     assert [s.text for s in select_sentences(ranked, 0.08, 3, question)] == rows[1:]
+
+
+def test_the_selection_looks_past_its_scope_only_for_the_sentence_that_gives_what_is_asked():
+    from assistant.asked_kind import select_giving_the_asked_kind
+
+    def prose(text: str, order: int, score: float, scope: float) -> ScoredSentence:
+        return ScoredSentence(1, order, text, "Konstresurscentrum", 0.6, 1.0, False, score, scope=scope)
+
+    current = prose("Konstresurscentrum Blekinge bildades för att stärka bildkonsten.", 0, 0.80, 1.0)
+    older = prose("Konstresurscentrum Blekinge bildades den 1 januari 2023.", 1, 0.93, 0.75)  # 0.70 weighed
+    weaker_older = replace(older, score=0.70)
+
+    def select(ranked):
+        return select_sentences(ranked, 0.05, 3, "När bildades Konstresurscentrum Blekinge?")
+
+    when = frozenset({"date"})
+    question = "När bildades Konstresurscentrum Blekinge?"
+    assert select([current, older]) == [current]  # the scope preference alone
+    assert select_giving_the_asked_kind([current, older], select, when, question) == [older]
+    # not when the sentence giving a date is not the strongest evidence, nor for a question asking no kind
+    assert select_giving_the_asked_kind([current, weaker_older], select, when, question) == [current]
+    assert select_giving_the_asked_kind([current, older], select, frozenset(), "Vad gör centret?") == [current]
