@@ -22,7 +22,7 @@ from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import ScoredSentence, idf_function
-from kulturplan.language import content_terms, is_english, is_stopword, stem, tokens, use_vocabulary
+from kulturplan.language import as_a_written_question, content_terms, is_english, is_stopword, stem, tokens, use_vocabulary
 from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_length
 from kulturplan.store import ChunkStore
 from kulturplan.vocabulary import CorpusVocabulary, GenericWordRule
@@ -165,7 +165,7 @@ class HybridRetriever:
         bm25 = self.bm25()
         question = bm25.correct_spelling(question)
         ranked = bm25.search(question, k=settings.retrieval_candidates)
-        vector = self.embedder.embed_query(question)
+        vector = self.embedder.embed_query(as_a_written_question(question))
         # A named municipality's passages closest to the question, as many as are ever shown (at
         # 100 000 chunks a municipality has thousands). Compared here, with the vectors saved beside
         # the lexical index.

@@ -240,6 +240,17 @@ def is_list_item(line: str) -> bool:
     return bool(_LINE_MARKER.match(line))
 
 
+def as_a_written_question(question: str) -> str:
+    """The question as it would be written with care: a capital first letter and a question mark
+    ("vem fick kulturpriset 2023" → "Vem fick kulturpriset 2023?"). The embedding model reads case
+    and punctuation, and a question typed in haste should find what the same question written out does."""
+    question = question.strip()
+    if not question:
+        return question
+    question = question[0].upper() + question[1:]
+    return question if question[-1] in "?.!" else question + "?"
+
+
 def without_marker(line: str) -> str:
     """The line without its list marker ("• Tillgänglighet." -> "Tillgänglighet.")."""
     return _LINE_MARKER.sub("", line, count=1).strip()

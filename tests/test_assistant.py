@@ -150,6 +150,15 @@ def test_a_question_asking_how_many_whose_answer_would_give_no_number_is_refused
     assert counted_elsewhere.refused and counted_elsewhere.has(EventKind.NOTHING_RELEVANT)
 
 
+def test_the_dense_search_reads_a_hasty_question_as_written_with_care(indexed):
+    # The embedding model reads case and punctuation: "vem samordnar kultur i vården" must find what
+    # "Vem samordnar kultur i vården?" finds.
+    assistant = make_assistant(indexed)
+    embedder = indexed[2]
+    assistant.retriever.retrieve("vem samordnar kultur i vården")
+    assert embedder.embedded_texts[-1] == "Vem samordnar kultur i vården?"
+
+
 def test_empty_and_overlong_questions_get_swedish_messages(indexed):
     assistant = make_assistant(indexed)
     with pytest.raises(QuestionError, match="Skriv en fråga"):

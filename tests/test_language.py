@@ -129,3 +129,12 @@ def test_what_a_question_counts_and_whether_a_sentence_names_it():
     assert names_any({stem("bibliotek")}, "Karlskrona – Folkbibliotek: 8")
     assert names_any({stem("besökare")}, "Besök 2018: 448 000")
     assert not names_any({stem("konserter")}, "Musik i Blekinge hade 61 000 besökare 2022.")
+
+
+def test_a_question_typed_in_haste_is_read_as_written_with_care():
+    from kulturplan.language import as_a_written_question
+
+    assert as_a_written_question("  vem fick kulturpriset 2023 i blekinge ") == "Vem fick kulturpriset 2023 i blekinge?"
+    assert as_a_written_question("Vad är Kulturtrappan?") == "Vad är Kulturtrappan?"
+    assert as_a_written_question("Berätta om Kulturtrappan.") == "Berätta om Kulturtrappan."
+    assert as_a_written_question("") == ""
