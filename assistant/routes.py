@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from assistant import commitment_answers
 from assistant.answerability import features_of
+from assistant.asked_kind import gives_the_asked_kind, judged_kinds, select_giving_the_asked_kind
 from assistant.completion import missing_municipality_sentences, missing_selection
 from assistant.events import EventKind, event
-from assistant.asked_kind import gives_the_asked_kind, judged_kinds, select_giving_the_asked_kind
 from assistant.evidence import ScoredSentence
 from assistant.generators import GenerationRequest, Generator, GeneratorError, GeneratorTimeout
 from assistant.grounding import Grounder, StreamingChecker
