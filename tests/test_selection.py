@@ -410,11 +410,11 @@ def test_the_selection_looks_past_its_scope_only_for_the_sentence_that_gives_wha
     older = prose("Konstresurscentrum Blekinge bildades den 1 januari 2023.", 1, 0.93, 0.75)  # 0.70 weighed
     weaker_older = replace(older, score=0.70)
 
-    def select(ranked):
-        return select_sentences(ranked, 0.05, 3, "När bildades Konstresurscentrum Blekinge?")
+    question, when = "När bildades Konstresurscentrum Blekinge?", frozenset({"date"})
 
-    when = frozenset({"date"})
-    question = "När bildades Konstresurscentrum Blekinge?"
+    def select(ranked):
+        return select_sentences(ranked, 0.05, 3, question)
+
     assert select([current, older]) == [current]  # the scope preference alone
     assert select_giving_the_asked_kind([current, older], select, when, question) == [older]
     # not when the sentence giving a date is not the strongest evidence, nor for a question asking no kind
