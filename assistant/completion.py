@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assistant.municipality_overview import speaks_of
 from assistant.safety import sanitize_passage
 from kulturplan.language import content_terms, numbers, split_sentences
 from kulturplan.region import RegionProfile
@@ -46,7 +47,7 @@ def missing_municipality_sentences(grounder: "Grounder", request: "GenerationReq
         for n, passage in enumerate(request.passages, start=1)
         if asked & set(passage.chunk.municipalities)
         for sentence in split_sentences(sanitize_passage(passage.chunk.text))
-        if asked & set(profile.find_municipalities(sentence)) and not _said(grounder, sentence)
+        if any(speaks_of(sentence, name, profile) for name in asked) and not _said(grounder, sentence)
     ]
     return _also(grounder, missing, request.english)
 

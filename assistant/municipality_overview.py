@@ -18,6 +18,10 @@ from kulturplan.region import RegionProfile, metadata_key
 if TYPE_CHECKING:
     from kulturplan.store import ChunkStore
 
+# A sentence naming every one of at least this many municipalities lists the county's parts ("Blekinge
+# har fem kommuner: Karlskrona, …"): it says nothing of any one of them. Naming both of two is specific.
+MIN_LISTED_MUNICIPALITIES = 3
+
 @dataclass(frozen=True)
 class Mention:
     """One sentence of a passage, with what is needed to cite it."""
@@ -71,6 +75,12 @@ def _group(mentions: list[Mention]) -> tuple[SectionGroup, ...]:
     )
 
 
+def _sentences(chunk: Chunk) -> list[str]:
+    """The chunk's sentences but its section heading, which its group shows already."""
+    heading = chunk.heading_path[-1] if chunk.heading_path else None
+    return [sentence for sentence in split_sentences(chunk.text) if sentence.strip() != heading]
+
+
 def _mention(chunk: Chunk, sentence: str) -> Mention:
     return Mention(sentence.strip(), chunk.id, chunk.source, chunk.title, chunk.section, chunk.page)
 
@@ -81,6 +91,24 @@ def is_plain_place_question(question: str, profile: RegionProfile) -> bool:
     return not content_terms(question) - profile.municipality_terms
 
 
+def speaks_of(sentence: str, municipality: str, profile: RegionProfile) -> bool:
+    """The sentence says something of this municipality: it names it, and not only as one of a list
+    of all the region's municipalities."""
+    named = set(profile.find_municipalities(sentence))
+    every = set(profile.municipalities)
+    return municipality in named and not (len(every) >= MIN_LISTED_MUNICIPALITIES and named >= every)
+
+
+def reaches_whole_region(chunk: Chunk, sentence: str, profile: RegionProfile) -> bool:
+    """The sentence tells of an offer for the whole of this region: it says so ("i hela länet"), and
+    neither its document nor the sentence itself is about another region (a neighbouring region's
+    plan also speaks of "hela länet")."""
+    if not profile.is_region_wide(sentence) or chunk.region not in ("", profile.region):
+        return False
+    regions = {region for _, region, _ in profile.region_mentions(sentence)}
+    return not regions or profile.region in regions
+
+
 def municipality_overview(store: "ChunkStore", municipality: str, profile: RegionProfile) -> MunicipalityOverview:
     """The municipality's own sentences and, apart, the region-wide ones, grouped by section."""
     if municipality not in profile.municipalities:
@@ -88,14 +116,14 @@ def municipality_overview(store: "ChunkStore", municipality: str, profile: Regio
     local: list[Mention] = []
     seen: set[tuple[str, str]] = set()
     for chunk in _ordered(store.chunks_where({metadata_key(municipality): True})):
-        for sentence in split_sentences(chunk.text):
-            if municipality in profile.find_municipalities(sentence) and (chunk.id, sentence) not in seen:
+        for sentence in _sentences(chunk):
+            if speaks_of(sentence, municipality, profile) and (chunk.id, sentence) not in seen:
                 seen.add((chunk.id, sentence))
                 local.append(_mention(chunk, sentence))
     wide: list[Mention] = []
     for chunk in _ordered(store.chunks_where({"region_wide": True})):
-        for sentence in split_sentences(chunk.text):
-            if profile.is_region_wide(sentence) and (chunk.id, sentence) not in seen:
+        for sentence in _sentences(chunk):
+            if reaches_whole_region(chunk, sentence, profile) and (chunk.id, sentence) not in seen:
                 seen.add((chunk.id, sentence))
                 wide.append(_mention(chunk, sentence))
     return MunicipalityOverview(municipality, _group(local), _group(wide))

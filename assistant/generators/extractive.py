@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from assistant.evidence import EvidenceScorer, ScoredSentence
 from assistant.generators.base import GENERATORS, GenerationRequest, Generator
-from assistant.municipality_overview import answer_lines, is_plain_place_question
+from assistant.municipality_overview import answer_lines, is_plain_place_question, reaches_whole_region, speaks_of
 from assistant.safety import sanitize_passage
 from assistant.selection import in_list, select_sentences
 from kulturplan.language import content_terms, ends_sentence, is_introduction, split_sentences
@@ -91,10 +91,11 @@ class ExtractiveGenerator(Generator):
 
     def _municipality_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
         names = " och ".join(request.municipalities)
-        local = [c for c in candidates if set(self.profile.find_municipalities(c.text)) & set(request.municipalities)]
+        profile, passages = self.profile, request.passages
+        local = [c for c in candidates if any(speaks_of(c.text, name, profile) for name in request.municipalities)]
         local.sort(key=lambda c: c.order)
         regional = sorted(
-            (c for c in candidates if c not in local and self.profile.is_region_wide(c.text)),
+            (c for c in candidates if c not in local and reaches_whole_region(passages[c.n - 1].chunk, c.text, profile)),
             key=lambda c: c.score,
             reverse=True,
         )[:MAX_REGION_SENTENCES]
