@@ -2,7 +2,8 @@
 
 Paragraphs of one section are packed together until the budget is reached; a chunk never crosses a
 section boundary, so every chunk has one heading path to cite. A paragraph longer than the budget is
-split at sentence boundaries by llama-index's SentenceSplitter; a table row never is, and the rows of
+split at sentence boundaries by llama-index's SentenceSplitter (a sentence longer than the budget
+stays whole, up to SENTENCE_STRETCH budgets); a table row never is, and the rows of
 one table start a fresh chunk when the whole table would not fit in the current one. A list (its
 introduction ending in a colon and its items, "1. ...", "- ...") is kept whole the same way, and may
 stretch a chunk to LIST_STRETCH times the budget rather than lose its last items to the next chunk;
@@ -28,7 +29,7 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from ingest.document import ParsedDocument
 from kulturplan.chunks import Chunk, document_id
-from kulturplan.language import is_introduction, is_list_item
+from kulturplan.language import ends_sentence, is_introduction, is_list_item
 from kulturplan.region import RegionProfile, load_profile
 
 PARAGRAPH_SEPARATOR = "\n\n"
@@ -41,6 +42,9 @@ MAX_LISTED_SUBSECTIONS = 12
 # A list may make its chunk this much longer than the budget: an answer needs all of its items, and
 # a list of a plan's goals or areas is a few dozen tokens longer than one paragraph.
 LIST_STRETCH = 2.0
+# A sentence may make its chunk this much longer than the budget rather than be cut between words;
+# longer "sentences" are text without full stops (a flattened table, a run of names).
+SENTENCE_STRETCH = 4.0
 
 
 @dataclass
@@ -130,14 +134,28 @@ def _joined(pieces: list[_Piece]) -> _Piece:
 
 
 def _split_long(piece: _Piece, budget: int, tokenize: Callable[[str], list]) -> list[_Piece]:
+    """The piece cut at sentence boundaries into parts within the budget. A sentence longer than the
+    budget stays whole (up to SENTENCE_STRETCH budgets): the splitter would cut it between words, and
+    half a sentence ("… regional enskild arkivverksamhet,") answers nothing."""
     splitter = SentenceSplitter(chunk_size=budget, chunk_overlap=0, tokenizer=tokenize, separator=" ")
-    parts, cursor = [], piece.start
+    spans: list[tuple[int, int]] = []  # offsets in piece.text
+    cursor = 0
     for text in splitter.split_text(piece.text):
-        found = piece.text.find(text[:40], max(0, cursor - piece.start))
-        start = piece.start + found if found >= 0 else cursor
-        parts.append(_Piece(text, start, piece.page))
-        cursor = start + len(text)
-    return parts
+        found = piece.text.find(text[:40], cursor)
+        start = found if found >= 0 else cursor
+        end = start + len(text)
+        if spans and _cut_within_a_sentence(piece.text[slice(*spans[-1])], piece.text[spans[-1][0] : end], budget, tokenize):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        cursor = end
+    return [_Piece(piece.text[first:last], piece.start + first, piece.page) for first, last in spans]
+
+
+def _cut_within_a_sentence(before: str, joined: str, budget: int, tokenize: Callable[[str], list]) -> bool:
+    """The split left `before` without its sentence's end, and the sentence put together again is
+    not so long that it cannot be one (text without full stops, such as a flattened table, is cut)."""
+    return not ends_sentence(before) and len(tokenize(joined)) <= budget * SENTENCE_STRETCH
 
 
 def _within_budget(piece: _Piece, budget: int, tokenize: Callable[[str], list]) -> list[_Piece]:

@@ -36,7 +36,7 @@ from kulturplan.lexical import ensure_saved
 from kulturplan.store import ChunkStore
 
 # Bump when parsing or chunking changes, so that unchanged files are chunked again.
-PIPELINE_VERSION = "11"
+PIPELINE_VERSION = "12"
 # Provenance notes and hidden files in a corpus folder are no plan documents.
 IGNORED_NAMES = {"readme.md", "readme.txt", "license", "license.txt"}
 # Embedding throughput of the default model (EmbeddingGemma, bf16) on the 2-core CI machine, measured

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import fixture_docs as docs
-from ingest.chunking import chunk_document, sections
+from ingest.chunking import SENTENCE_STRETCH, chunk_document, sections
 from ingest.document import Block, ParsedDocument
 from ingest.plaintext import is_boilerplate
 from ingest.readers import decode_text, read_document
@@ -501,3 +501,23 @@ def assert_points_at_text(c: Chunk, full_text: str) -> None:
             end = text.find("\n\n", start + 2)
             text = text[:start] + (text[end:] if end >= 0 else "")
     assert text == span or text == f"{c.heading_path[-1]}\n\n{span}", c.text[:80]
+
+
+def test_a_sentence_longer_than_the_budget_stays_whole_and_text_without_full_stops_is_still_cut():
+    areas = ", ".join(f"regional verksamhet nummer {n}" for n in range(1, 12))
+    long_sentence = f"Sju områden kan få stöd enligt förordningen: {areas} samt främjande av hemslöjd."
+    short = "Region Blekinge har valt att ge stöd inom samtliga områden."
+    paragraph = f"{short} {long_sentence} {short}"
+    document = ParsedDocument("Plan", "md", [Block("Modellen", "heading"), Block(paragraph)])
+    chunks = chunk_document(document, "plan.md", "h", 30, str.split)
+    holding = [c for c in chunks if "Sju områden" in c.text]
+    assert len(str.split(long_sentence)) > 30  # over the budget ...
+    assert len(holding) == 1 and long_sentence in holding[0].text  # ... and whole, in one chunk
+    assert all(c.text.rstrip().endswith(".") for c in chunks)  # every chunk ends a sentence
+    _, full = sections(document)
+    assert all(full[c.start : c.end] in c.text for c in chunks)  # offsets still point at the text
+
+    # Words without any full stop over SENTENCE_STRETCH budgets are no sentence: cut to the budget.
+    run_on = " ".join(f"namn{n}" for n in range(200))
+    cut = chunk_document(ParsedDocument("Plan", "md", [Block("Namn", "heading"), Block(run_on)]), "plan.md", "h", 30, str.split)
+    assert len(cut) > 1 and all(len(str.split(c.text)) <= 30 * SENTENCE_STRETCH for c in cut)

@@ -26,6 +26,7 @@ SPLITS = {
     "dev": HERE / "questions_dev.jsonl",
     "probe": HERE / "questions_probe.jsonl",
     "probe2": HERE / "questions_probe2.jsonl",
+    "probe3": HERE / "questions_probe3.jsonl",
     "heldout": HERE / "questions_heldout.jsonl",
 }
 KEYS = {"id", "question", "answerable", "must_include", "must_not_include", "sources", "tags"}
