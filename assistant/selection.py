@@ -4,8 +4,9 @@ for what the LLM reads, so that their facts agree.
 The sentences come ranked by how well they answer (assistant.evidence). The best one leads; a table
 row brings the rows of its table that name the question's values (assistant.table_rows); a list
 item, or a list's introduction, brings the whole list; otherwise the few sentences scoring within
-a margin of the best join it (margin and count calibrated by evals/calibrate.py), and a question
-asking two kinds of thing ("Vem … och när?") gets the sentence beside the answer holding the other.
+a margin of the best join it (margin and count calibrated by evals/calibrate.py), with the one
+sentence standing between two of them, and a question asking two kinds of thing ("Vem … och när?")
+gets the sentence beside the answer holding the other.
 No sentence joins from a passage further from the question's region or period than the best one's.
 """
 
@@ -52,7 +53,20 @@ def select_sentences(
     if listed is not None:
         return sorted(dict.fromkeys([best, *_whole_list(ranked, listed)]), key=lambda s: s.order)
     chosen += _missing_parts(ranked, chosen, question, max_sentences)
+    chosen += _between(ranked, chosen)
     return sorted(chosen, key=lambda s: s.order)
+
+
+def _between(ranked: list[ScoredSentence], chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+    """The one sentence standing between two chosen sentences of a passage: a text goes on from
+    sentence to sentence ("… via appen Biblio. Du kan också streama film via Cineasterna … De
+    digitala tjänsterna är gratis …"), and the middle one shares the question's words least."""
+    orders = {s.order for s in chosen}
+    return [
+        s for s in ranked
+        if s.order not in orders and s.order - 1 in orders and s.order + 1 in orders
+        and all(c.n == s.n for c in chosen if abs(c.order - s.order) == 1)
+    ]  # fmt: skip
 
 
 def _missing_parts(

@@ -420,3 +420,23 @@ def test_the_selection_looks_past_its_scope_only_for_the_sentence_that_gives_wha
     # not when the sentence giving a date is not the strongest evidence, nor for a question asking no kind
     assert select_giving_the_asked_kind([current, weaker_older], select, when, question) == [current]
     assert select_giving_the_asked_kind([current, older], select, frozenset(), "Vad gör centret?") == [current]
+
+
+def prose(text: str, n: int, order: int, score: float) -> ScoredSentence:
+    return ScoredSentence(n, order, text, "Digitala tjänster", 0.6, 0.5, False, score, False, f"doc{n}.md")
+
+
+def test_the_one_sentence_between_two_chosen_sentences_of_a_passage_joins_them():
+    biblio = prose("Med ditt lånekort kan du låna e-böcker via appen Biblio.", 1, 0, 0.90)
+    film = prose("Du kan också streama film via Cineasterna.", 1, 1, 0.60)
+    free = prose("De digitala tjänsterna är gratis för dig som har lånekort.", 1, 2, 0.88)
+    after = prose("Biblioteken har öppet på lördagar.", 1, 3, 0.50)
+    other = prose("Lånekortet gäller i hela länet.", 2, 4, 0.87)
+    ranked = sorted([biblio, film, free, after, other], key=lambda s: -s.score)
+
+    chosen = select_sentences(ranked, margin=0.05, max_sentences=3, question="Vilka digitala tjänster ingår?")
+    assert chosen == [biblio, film, free, other]  # in reading order; no sentence after the last
+    # The last sentence of one passage and the first of the next are no sentences of one text.
+    far = replace(free, n=2, order=2, source="doc2.md")
+    chosen = select_sentences(sorted([biblio, film, far, other], key=lambda s: -s.score), 0.05, 3, "Vilka tjänster?")
+    assert film not in chosen
