@@ -3,11 +3,12 @@
 A sentence's score combines three signals, with weights calibrated by `evals/calibrate.py` on the
 development split (never on held-back questions):
 - `dense`: the cosine similarity between the question and the sentence's passage;
-- `coverage`: the share of the question's words found in the sentence or its section heading, each
-  word weighted by its inverse document frequency in the index (words every passage shares weigh
-  almost nothing, a rare name or term a lot), so no hand-made list of generic words is needed;
-- `typed`: the sentence holds the kind of thing asked for (a number for "hur många", a year or date
-  for "när", a name for "vem").
+- `coverage`: the share of the question's words found in the sentence, its section heading or its
+  document's title (not the title's years), each word weighted by its inverse document frequency in
+  the index (words every passage shares weigh almost nothing, a rare name or term a lot), so no
+  hand-made list of generic words is needed;
+- `typed`: the sentence holds the kind of thing asked for (a number for "hur många", a year, date,
+  month or weekday for "när", a name for "vem").
 The best sentence's score is the question's answerability; the extractive answer and the LLM's
 prompt are both built from the same ranking, so their facts agree.
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from assistant.safety import sanitize_passage
 from assistant.scope import sentence_time_factor
-from assistant.table_rows import is_header_of
+from assistant.table_rows import is_header_of, parse_row
 from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.language import (
@@ -114,7 +115,7 @@ def asked_kinds(question: str) -> frozenset[str]:
 
 _HOLDS = {
     "number": lambda sentence: bool(_NUMBER.search(sentence)),
-    "date": lambda sentence: bool(YEAR.search(sentence) or _DATE.search(sentence)),
+    "date": lambda sentence: bool(YEAR.search(sentence) or _DATE.search(sentence)) or names_a_time(sentence),
     "name": lambda sentence: bool(_NAME.search(sentence)),
 }
 
@@ -136,8 +137,11 @@ def gives_kind(text: str, kind: str, question: str = "") -> bool:
         return holds_kind(text, kind) or names_a_time(text)
     if kind == "name":
         named = {stem(word) for word in tokens(question)}
-        # A list item's first word starts its sentence too ("- Under 2024 anställs …" names nobody).
-        return any(stem(match.group(0)) not in named for match in _NAME.finditer(without_marker(text)))
+        # A list item's first word starts its sentence too ("- Under 2024 anställs …" names nobody),
+        # and a table row's column headers are capitalised, not names ("… – Uppgift: 46 miljoner").
+        row = parse_row(without_marker(text))
+        read = "; ".join([row.label, *row.cells.values()]) if row is not None else without_marker(text)
+        return any(stem(match.group(0)) not in named for match in _NAME.finditer(read))
     return holds_kind(text, kind)
 
 
@@ -216,6 +220,13 @@ def _found_weight(term: str, words: set[str], idf: Callable[[str], float]) -> fl
     return min(idf(term), max((idf(w) for w in prefixes), default=0.0))
 
 
+def _title_words(title: str) -> str:
+    """The words of its document's title a sentence is read under, as under its heading: in
+    "Kulturprogram för Karlskrona kommun" every sentence speaks of Karlskrona ("Kulturskolan erbjuder
+    musik, dans …"). Not its years: a document's period is weighed by its scope (assistant.scope)."""
+    return " ".join(word for word in tokens(title) if not any(char.isdigit() for char in word))
+
+
 def _is_item(sentence: str) -> bool:
     """A list item or a table row ("label – header: value; ...")."""
     return sentence.startswith(("-", "•", "*", "–")) or bool(re.match(r"^\d+[.)]\s", sentence)) or (
@@ -266,7 +277,8 @@ class EvidenceScorer:
                     units.append((n, sentence, lead_in))
         if not units:
             return []
-        words = [{stem(w) for w in tokens(f"{lead_in} {text}" if _states(text) else text)} for _, text, lead_in in units]
+        titles = {n: _title_words(passage.chunk.title) for n, passage in enumerate(passages, start=1)}
+        words = [{stem(w) for w in tokens(f"{titles[n]} {lead_in} {text}" if _states(text) else text)} for n, text, lead_in in units]
         coverages = [coverage(terms, unit_words, idf) for unit_words in words]
         topical = self._topical(question, terms, units, words, idf)
         scored = []

@@ -112,6 +112,10 @@ def test_when_asks_for_a_date_at_the_start_of_a_question_or_its_part_not_inside_
     assert gives_kind("Ordförande i nämnden är Eva Lind.", "name", question)
     # A list item's first word starts its sentence: capitalised, but no name.
     assert not gives_kind("- Under 2024 anställs en kulturkoordinator.", "name", "Vem har anställts?")
+    # A table row's column headers are capitalised, but no names; its cells may hold one.
+    row = "Kulturbudget 2024 (kultur- och fritidsnämnden) – Uppgift: 46 miljoner kronor"
+    assert not gives_kind(row, "name", question)
+    assert gives_kind("11 – Åtagande: Digitalisera föremål; Ansvarig: Blekinge museum", "name", "Vem digitaliserar?")
     # How long and how often ask a number, but a period or a frequency answers them: no quantity asked.
     assert asks_quantity("Hur många besök hade museet?") and asks_quantity("Vad kostar entrén?")
     assert not asks_quantity("Hur länge gäller planen?") and not asks_quantity("Hur ofta följs den upp?")
@@ -138,3 +142,23 @@ def test_a_question_typed_in_haste_is_read_as_written_with_care():
     assert as_a_written_question("Vad är Kulturtrappan?") == "Vad är Kulturtrappan?"
     assert as_a_written_question("Berätta om Kulturtrappan.") == "Berätta om Kulturtrappan."
     assert as_a_written_question("") == ""
+
+
+def test_a_sentence_is_read_under_its_documents_title_and_a_month_answers_when():
+    from assistant.evidence import holds_kind
+
+    # In a municipality's own programme every sentence speaks of the municipality; the title's
+    # years are left to the scope (assistant.scope), not counted as words.
+    text = "Karlskrona kulturskola hade 1 450 elever.\n\nKulturskolan erbjuder musik, dans, teater och cirkus."
+    chunk = Chunk(doc_id="d", source="kk.pdf", title="Kulturprogram för Karlskrona kommun 2023–2026", format="pdf",
+                  position=0, text=text, heading_path=("Barn och unga",), start=0, end=len(text))  # fmt: skip
+    other = Chunk(doc_id="o", source="ronneby.html", title="Kulturprogram för Ronneby kommun", format="html",
+                  position=0, text="Kulturskolan erbjuder musik och dans.", heading_path=("Kulturskolan",), start=0, end=37)  # fmt: skip
+    passages = [Passage(chunk, 1.0, dense=0.8), Passage(other, 1.0, dense=0.8)]
+    scored = EvidenceScorer().score("Vad erbjuder kulturskolan i Karlskrona?", passages, lambda term: 1.0)
+    by_text = {s.text: s.coverage for s in scored}
+    assert by_text["Kulturskolan erbjuder musik, dans, teater och cirkus."] == 1.0
+    assert by_text["Kulturskolan erbjuder musik och dans."] < 1.0  # Ronneby's school
+    years = EvidenceScorer().score("Vad hände 2023?", passages, lambda term: 1.0)
+    assert all(s.coverage == 0.0 for s in years)
+    assert holds_kind("Kulturnatten arrangeras den sista lördagen i september.", "date")
