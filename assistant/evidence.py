@@ -278,7 +278,8 @@ class EvidenceScorer:
         if not units:
             return []
         titles = {n: _title_words(passage.chunk.title) for n, passage in enumerate(passages, start=1)}
-        words = [{stem(w) for w in tokens(f"{titles[n]} {lead_in} {text}" if _states(text) else text)} for n, text, lead_in in units]
+        read = [f"{titles[n]} {lead_in} {text}" if _states(text) else text for n, text, lead_in in units]
+        words = [{stem(w) for w in tokens(unit)} for unit in read]
         coverages = [coverage(terms, unit_words, idf) for unit_words in words]
         topical = self._topical(question, terms, units, words, idf)
         scored = []

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # har fem kommuner: Karlskrona, …"): it says nothing of any one of them. Naming both of two is specific.
 MIN_LISTED_MUNICIPALITIES = 3
 
+
 @dataclass(frozen=True)
 class Mention:
     """One sentence of a passage, with what is needed to cite it."""

@@ -144,8 +144,9 @@ def _split_long(piece: _Piece, budget: int, tokenize: Callable[[str], list]) -> 
         found = piece.text.find(text[:40], cursor)
         start = found if found >= 0 else cursor
         end = start + len(text)
-        if spans and _cut_within_a_sentence(piece.text[slice(*spans[-1])], piece.text[spans[-1][0] : end], budget, tokenize):
-            spans[-1] = (spans[-1][0], end)
+        previous = spans[-1] if spans else None
+        if previous and _cut_within_a_sentence(piece.text[slice(*previous)], piece.text[previous[0] : end], budget, tokenize):
+            spans[-1] = (previous[0], end)
         else:
             spans.append((start, end))
         cursor = end

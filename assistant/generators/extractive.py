@@ -91,11 +91,12 @@ class ExtractiveGenerator(Generator):
 
     def _municipality_answer(self, request: GenerationRequest, candidates: list[_Candidate]) -> Iterator[str]:
         names = " och ".join(request.municipalities)
-        profile, passages = self.profile, request.passages
-        local = [c for c in candidates if any(speaks_of(c.text, name, profile) for name in request.municipalities)]
+        profile, asked = self.profile, request.municipalities
+        local = [c for c in candidates if any(speaks_of(c.text, name, profile) for name in asked)]
         local.sort(key=lambda c: c.order)
         regional = sorted(
-            (c for c in candidates if c not in local and reaches_whole_region(passages[c.n - 1].chunk, c.text, profile)),
+            (c for c in candidates
+             if c not in local and reaches_whole_region(request.passages[c.n - 1].chunk, c.text, profile)),
             key=lambda c: c.score,
             reverse=True,
         )[:MAX_REGION_SENTENCES]
