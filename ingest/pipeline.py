@@ -28,6 +28,7 @@ from ingest.readers import read_document
 from ingest.scope import document_scope, with_scope
 from kulturplan.chunks import Chunk, content_hash, document_id
 from ingest.commitments import sync
+from ingest.throughput import expected_rate, remember_rate
 from kulturplan.commitments import CommitmentStore, location
 from kulturplan.config import Settings
 from kulturplan.database import DatabaseError
@@ -39,9 +40,6 @@ from kulturplan.store import ChunkStore
 PIPELINE_VERSION = "12"
 # Provenance notes and hidden files in a corpus folder are no plan documents.
 IGNORED_NAMES = {"readme.md", "readme.txt", "license", "license.txt"}
-# Embedding throughput of the default model (EmbeddingGemma, bf16) on the 2-core CI machine, measured
-# by `make bench` (14-19 chunks/s, see README): used only for the time estimate shown before a long run.
-EMBED_CHUNKS_PER_SECOND = 15.0
 # Below this many chunks to embed a run takes under a minute: no estimate is given.
 ESTIMATE_MIN_CHUNKS = 500
 MB = 1024 * 1024
@@ -274,7 +272,8 @@ class Ingestor:
         plans = [plan for file in files if (plan := self._plan(file, report)) is not None]
         to_embed = sum(len(plan.to_embed) for plan in plans)
         if to_embed > ESTIMATE_MIN_CHUNKS:
-            report.estimate = IngestEstimate(to_embed, to_embed / EMBED_CHUNKS_PER_SECOND)
+            rate = expected_rate(self.settings.data_dir, self._model_key())
+            report.estimate = IngestEstimate(to_embed, to_embed / rate)
             log.info(report.estimate.message)
             if on_estimate is not None:
                 on_estimate(report.estimate)
@@ -348,14 +347,17 @@ class Ingestor:
     def _write(self, plans: list[_Plan], report: IngestReport, progress: bool) -> None:
         total = sum(len(plan.to_embed) for plan in plans)
         batch_size = self.settings.embedding_batch_size
+        embedding_seconds = 0.0
         with tqdm(total=total, unit="chunk", desc="Embedding", disable=not progress or total == 0) as bar:
             for plan in plans:
                 new = plan.to_embed
                 for start in range(0, len(new), batch_size):
                     batch = new[start : start + batch_size]
+                    started = time.perf_counter()
                     vectors = self.embedder.embed_documents(
                         [c.text for c in batch], [c.embedding_title for c in batch]
                     )
+                    embedding_seconds += time.perf_counter() - started
                     self.store.add(batch, vectors)
                     bar.update(len(batch))
                     report.embedded_chunks += len(batch)
@@ -364,6 +366,11 @@ class Ingestor:
                 stale = plan.stale_ids
                 self.store.delete(stale)  # last: until here, the old version stays searchable
                 report.deleted_chunks += len(stale)
+        remember_rate(self.settings.data_dir, self._model_key(), report.embedded_chunks, embedding_seconds)
+
+    def _model_key(self) -> str:
+        """The embedder's model, which the measured rate belongs to."""
+        return str(getattr(self.embedder, "model_name", "") or self.embedder.name)
 
     def _prune(self, present: set[str], report: IngestReport) -> None:
         for document in self.store.documents():

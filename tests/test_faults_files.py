@@ -5,6 +5,7 @@ nothing stored was lost or duplicated."""
 from __future__ import annotations
 
 import os
+import time
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 import fixture_docs as docs
 import ingest.pipeline as pipeline
+import ingest.throughput as throughput
 from ingest.pipeline import Ingestor, IngestReport, Skipped, display_safe
 from kulturplan.chunks import document_id
 from kulturplan.store import ChunkStore
@@ -23,6 +25,20 @@ from fakes import FakeEmbedder
 pytestmark = pytest.mark.faults
 
 OTHER_TEXT = "Musik i Ronneby\n\nRonneby kulturcentrum visar samtida konst och har en musikskola.\n"
+
+
+class SlowEmbedder(FakeEmbedder):
+    """The fake embedder at a known speed, so that a run measures it."""
+
+    name = "långsam"
+
+    def __init__(self, seconds_per_chunk: float):
+        super().__init__()
+        self.seconds_per_chunk = seconds_per_chunk
+
+    def _encode(self, texts: list[str]):
+        time.sleep(self.seconds_per_chunk * len(texts))
+        return super()._encode(texts)
 
 
 def run(settings, store, *paths: Path, embedder: FakeEmbedder | None = None, ingestor=Ingestor, **options) -> IngestReport:
@@ -253,9 +269,32 @@ def test_estimate_is_given_before_embedding_a_large_input(settings, store, folde
     assert len(seen) == 1 and seen[0][1] == 0  # once, before the first batch was embedded
     estimate = seen[0][0]
     assert report.estimate == estimate and estimate.chunks == count + 2
-    minutes = max(1, round((count + 2) / pipeline.EMBED_CHUNKS_PER_SECOND / 60))
+    minutes = max(1, round((count + 2) / throughput.DEFAULT_CHUNKS_PER_SECOND / 60))
     assert estimate.message == f"about {count + 2} chunks to embed, estimated {minutes} min"
     assert_consistent(store)
+
+
+def test_the_next_estimate_uses_the_rate_this_machine_measured(settings, store, folder):
+    count = pipeline.ESTIMATE_MIN_CHUNKS + 10
+    (folder / "stor.md").write_text(many_sections(count), encoding="utf-8")
+    slow = SlowEmbedder(seconds_per_chunk=0.002)  # 500 chunks/s: far from the default
+    run(settings, store, folder, embedder=slow)
+    rate = throughput.expected_rate(settings.data_dir, slow.name)
+    assert 100 < rate < 500  # measured, not the default
+
+    (folder / "stor.md").write_text(many_sections(count, word="Del"), encoding="utf-8")
+    seen = []
+    run(settings, store, folder, embedder=slow, on_estimate=seen.append)
+    assert seen and seen[0].seconds == pytest.approx(seen[0].chunks / rate)
+    # another model's rate is its own; a broken rate file falls back to the default
+    assert throughput.expected_rate(settings.data_dir, "annan-modell") == throughput.DEFAULT_CHUNKS_PER_SECOND
+    (settings.data_dir / throughput.RATE_FILE).write_text("{inte json", encoding="utf-8")
+    assert throughput.expected_rate(settings.data_dir, slow.name) == throughput.DEFAULT_CHUNKS_PER_SECOND
+
+
+def test_a_short_run_leaves_the_measured_rate_alone(settings, store, folder):
+    run(settings, store, folder, embedder=SlowEmbedder(seconds_per_chunk=0.002))
+    assert not (settings.data_dir / throughput.RATE_FILE).exists()  # too few chunks to say the speed
 
 
 def test_no_estimate_for_a_small_input(settings, store, folder):
