@@ -49,7 +49,8 @@ _ASKS = [
     # "När" and "when" ask at the start of the question or of one of its parts ("… och när?"); inside
     # a clause they join it ("Hur gammal måste man vara när personalen gått hem?").
     ("date", re.compile(r"(?:^|[,;:]\s*|\b(?:och|samt|eller|sedan|från|till|and|since)\s+)(?:när|when)\b|"
-                        r"\b(?:vilket år|vilken dag|vilket datum|vilken vecka|what year)\b", re.IGNORECASE)),
+                        r"\b(?:vilket år|vilken dag|vilket datum|vilken vecka|vilken månad|"
+                        r"(?:what|which) (?:year|day|date|week|month))\b", re.IGNORECASE)),
     ("name", re.compile(r"\b(vem|vilka personer|vems|who|whom)\b", re.IGNORECASE)),
 ]  # fmt: skip
 
