@@ -263,6 +263,9 @@ def test_text_with_aligned_columns_keeps_rows_and_every_line(tmp_path):
     assert parsed.dropped == ["Sida 1 (2)"]
     row = next(c for c in chunks if "skärgården" in c.text)
     assert "Kulturarrangemang i skärgården – Utfall 2023: 52; Mål 2026: 70" in row.text
+    # "Sammanfattning" is a heading of the paragraph "§ 42", which names what is summed up.
+    assert row.heading_path == ("§ 42 Uppföljning av kulturprogrammet", "Sammanfattning")
+    assert "Uppföljning av kulturprogrammet" in row.searchable_text
     assert any("Beslutande: Anna Andersson, ordförande; Bertil Berg; Cecilia Carlsson" in c.text for c in chunks)
     assert any("Vid protokollet" in c.text and "Sofie Dahl" in c.text for c in chunks)
 
