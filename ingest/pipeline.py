@@ -347,7 +347,7 @@ class Ingestor:
     def _write(self, plans: list[_Plan], report: IngestReport, progress: bool) -> None:
         total = sum(len(plan.to_embed) for plan in plans)
         batch_size = self.settings.embedding_batch_size
-        embedding_seconds = 0.0
+        timings: list[tuple[int, float]] = []  # (chunks, seconds) of each batch embedded
         with tqdm(total=total, unit="chunk", desc="Embedding", disable=not progress or total == 0) as bar:
             for plan in plans:
                 new = plan.to_embed
@@ -357,7 +357,7 @@ class Ingestor:
                     vectors = self.embedder.embed_documents(
                         [c.text for c in batch], [c.embedding_title for c in batch]
                     )
-                    embedding_seconds += time.perf_counter() - started
+                    timings.append((len(batch), time.perf_counter() - started))
                     self.store.add(batch, vectors)
                     bar.update(len(batch))
                     report.embedded_chunks += len(batch)
@@ -366,7 +366,9 @@ class Ingestor:
                 stale = plan.stale_ids
                 self.store.delete(stale)  # last: until here, the old version stays searchable
                 report.deleted_chunks += len(stale)
-        remember_rate(self.settings.data_dir, self._model_key(), report.embedded_chunks, embedding_seconds)
+        # The speed is measured after the first batch, which also loads the model (lazily, ~10 s).
+        warm = timings[1:]
+        remember_rate(self.settings.data_dir, self._model_key(), sum(c for c, _ in warm), sum(t for _, t in warm))
 
     def _model_key(self) -> str:
         """The embedder's model, which the measured rate belongs to."""

@@ -5,7 +5,8 @@ Until a run has measured it, the estimate uses DEFAULT_CHUNKS_PER_SECOND: the de
 (EmbeddingGemma in bfloat16) on the 2-core Xeon CI machine, 14-19 chunks/s by `make bench`. The same
 model runs in float32 on a CPU without bf16 instructions (an AVX2-only AMD EPYC embedded 583 chunks
 in 293 s, 2 chunks/s, against an estimate of 1 min), so every run that embeds at least
-MIN_MEASURED_CHUNKS chunks saves its measured rate, per embedding model, for the next estimate.
+MIN_MEASURED_CHUNKS chunks after its first batch (which also loads the model) saves its measured
+rate, per embedding model, for the next estimate.
 """
 
 from __future__ import annotations

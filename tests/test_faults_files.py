@@ -32,12 +32,13 @@ class SlowEmbedder(FakeEmbedder):
 
     name = "långsam"
 
-    def __init__(self, seconds_per_chunk: float):
+    def __init__(self, seconds_per_chunk: float, first_batch_seconds: float = 0.0):
         super().__init__()
         self.seconds_per_chunk = seconds_per_chunk
+        self.first_batch_seconds = first_batch_seconds  # as a model loaded on first use
 
     def _encode(self, texts: list[str]):
-        time.sleep(self.seconds_per_chunk * len(texts))
+        time.sleep(self.seconds_per_chunk * len(texts) + (self.first_batch_seconds if self.batches == 0 else 0.0))
         return super()._encode(texts)
 
 
@@ -275,25 +276,24 @@ def test_estimate_is_given_before_embedding_a_large_input(settings, store, folde
 
 
 def test_the_next_estimate_uses_the_rate_this_machine_measured(settings, store, folder):
-    count = pipeline.ESTIMATE_MIN_CHUNKS + 10
-    (folder / "stor.md").write_text(many_sections(count), encoding="utf-8")
-    slow = SlowEmbedder(seconds_per_chunk=0.002)  # 500 chunks/s: far from the default
-    run(settings, store, folder, embedder=slow)
-    rate = throughput.expected_rate(settings.data_dir, slow.name)
-    assert 100 < rate < 500  # measured, not the default
+    # 100 chunks/s after a first batch that also "loads the model" for 2 s: 100, not 34, is measured.
+    (folder / "mellan.md").write_text(many_sections(100), encoding="utf-8")
+    run(settings, store, folder, embedder=SlowEmbedder(seconds_per_chunk=0.01, first_batch_seconds=2.0))
+    rate = throughput.expected_rate(settings.data_dir, SlowEmbedder.name)
+    assert 80 < rate <= 100
 
-    (folder / "stor.md").write_text(many_sections(count, word="Del"), encoding="utf-8")
+    (folder / "stor.md").write_text(many_sections(pipeline.ESTIMATE_MIN_CHUNKS + 10), encoding="utf-8")
     seen = []
-    run(settings, store, folder, embedder=slow, on_estimate=seen.append)
+    run(settings, store, folder, embedder=SlowEmbedder(seconds_per_chunk=0.0), on_estimate=seen.append)
     assert seen and seen[0].seconds == pytest.approx(seen[0].chunks / rate)
     # another model's rate is its own; a broken rate file falls back to the default
     assert throughput.expected_rate(settings.data_dir, "annan-modell") == throughput.DEFAULT_CHUNKS_PER_SECOND
     (settings.data_dir / throughput.RATE_FILE).write_text("{inte json", encoding="utf-8")
-    assert throughput.expected_rate(settings.data_dir, slow.name) == throughput.DEFAULT_CHUNKS_PER_SECOND
+    assert throughput.expected_rate(settings.data_dir, SlowEmbedder.name) == throughput.DEFAULT_CHUNKS_PER_SECOND
 
 
 def test_a_short_run_leaves_the_measured_rate_alone(settings, store, folder):
-    run(settings, store, folder, embedder=SlowEmbedder(seconds_per_chunk=0.002))
+    run(settings, store, folder, embedder=SlowEmbedder(seconds_per_chunk=0.001))
     assert not (settings.data_dir / throughput.RATE_FILE).exists()  # too few chunks to say the speed
 
 
