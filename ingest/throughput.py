@@ -27,9 +27,8 @@ log = logging.getLogger(__name__)
 def expected_rate(data_dir: Path, model: str) -> float:
     """Chunks per second this machine embedded with `model` in its last long run, else the default."""
     try:
-        rates = json.loads((data_dir / RATE_FILE).read_text(encoding="utf-8"))
-        rate = float(rates[model])
-    except (OSError, ValueError, KeyError, TypeError):
+        rate = float(_saved_rates(data_dir / RATE_FILE).get(model, 0))
+    except (ValueError, TypeError):
         return DEFAULT_CHUNKS_PER_SECOND
     return rate if rate > 0 else DEFAULT_CHUNKS_PER_SECOND
 
@@ -40,16 +39,23 @@ def remember_rate(data_dir: Path, model: str, chunks: int, seconds: float) -> No
     if chunks < MIN_MEASURED_CHUNKS or seconds <= 0:
         return
     path = data_dir / RATE_FILE
-    try:
-        rates = json.loads(path.read_text(encoding="utf-8"))
-        rates = rates if isinstance(rates, dict) else {}
-    except (OSError, ValueError):
-        rates = {}
-    rates[model] = round(chunks / seconds, 3)
+    rates = {**_saved_rates(path), model: round(chunks / seconds, 3)}
+    # Two ingest runs may finish at once: each writes its own partial file, and the last one wins.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(rates, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(temporary, path)
+        partial.write_text(json.dumps(rates, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(partial, path)
     except OSError as error:
         log.warning("cannot save the embedding rate: %s", error)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _saved_rates(path: Path) -> dict:
+    """The saved rates by model; empty when there are none or the file is unreadable."""
+    try:
+        rates = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return rates if isinstance(rates, dict) else {}
