@@ -22,6 +22,7 @@ headings (`subsection_lists`); the headings themselves stand in the document fur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -45,6 +46,11 @@ LIST_STRETCH = 2.0
 # A sentence may make its chunk this much longer than the budget rather than be cut between words;
 # longer "sentences" are text without full stops (a flattened table, a run of names).
 SENTENCE_STRETCH = 4.0
+# A paragraph of minutes ("§ 14  Fördelning av …") holds the headings that follow it at its own
+# level ("Sammanfattning", "Beslut"), whichever reader found them: they nest below it, so its rows
+# are searched and cited with what they decide on, and the next paragraph closes them.
+_MINUTES_PARAGRAPH = re.compile(r"^§\s*\d+")
+_HELD_BY_PARAGRAPH = 0.5
 
 
 @dataclass
@@ -67,7 +73,7 @@ class Section:
 def sections(document: ParsedDocument) -> tuple[list[Section], str]:
     """The document's sections, and its full text (which chunk offsets refer to)."""
     result: list[Section] = []
-    path: list[tuple[int, str]] = []  # (level, heading) stack
+    path: list[tuple[float, str]] = []  # (level, heading) stack
     texts: list[str] = []
     offset = 0
     current = Section(())
@@ -77,9 +83,10 @@ def sections(document: ParsedDocument) -> tuple[list[Section], str]:
         texts.append(block.text)
         offset += len(block.text) + len(PARAGRAPH_SEPARATOR)
         if block.kind == "heading":
-            while path and path[-1][0] >= block.level:
+            level = _nesting_level(block.text, block.level, path)
+            while path and path[-1][0] >= level:
                 path.pop()
-            path.append((block.level, block.text))
+            path.append((level, block.text))
             if current.pieces:
                 result.append(current)
             current = Section(tuple(heading for _, heading in path))
@@ -94,6 +101,15 @@ def sections(document: ParsedDocument) -> tuple[list[Section], str]:
     if lead:  # headings at the very end, with no text below them: kept as a section of their own
         result.append(Section(tuple(heading for _, heading in path), lead=_joined(lead)))
     return result, PARAGRAPH_SEPARATOR.join(texts)
+
+
+def _nesting_level(heading: str, level: float, path: list[tuple[float, str]]) -> float:
+    """`heading`'s level in the path: below a paragraph of minutes of its own level, unless it is
+    the next paragraph."""
+    held = not _MINUTES_PARAGRAPH.match(heading) and any(
+        above == level and _MINUTES_PARAGRAPH.match(text) for above, text in path
+    )
+    return level + _HELD_BY_PARAGRAPH if held else level
 
 
 def subsection_lists(section: Section, found: list[Section], title: str) -> list[str]:

@@ -37,7 +37,7 @@ from kulturplan.lexical import ensure_saved
 from kulturplan.store import ChunkStore
 
 # Bump when parsing or chunking changes, so that unchanged files are chunked again.
-PIPELINE_VERSION = "13"
+PIPELINE_VERSION = "14"
 # Provenance notes and hidden files in a corpus folder are no plan documents.
 IGNORED_NAMES = {"readme.md", "readme.txt", "license", "license.txt"}
 # Below this many chunks to embed a run takes under a minute: no estimate is given.

@@ -49,9 +49,6 @@ _TEXT_PAGE_MARKER = re.compile(r"^[\s\-–]*(?:(?:sida|sid\.?|page)\s*\d{1,4}(?:
 # Cells of a space-aligned row: runs of text separated by two or more spaces.
 _CELL = re.compile(r"\S+(?: \S+)*")
 _SECTION_SIGN = re.compile(r"^§\s*\d+")
-# A paragraph of minutes ("§ 14  Fördelning av …") holds its own headings ("Sammanfattning", "Beslut",
-# level 1 like every unnumbered heading): it stands above them, and the next paragraph closes them.
-MINUTES_PARAGRAPH_LEVEL = 0
 _BULLET = ("-", "•", "*", "–", "▪")
 
 
@@ -222,7 +219,7 @@ def blocks_from_text(text: str, page: int | None = None, dropped: list[str] | No
                 while index < len(lines) and lines[index][:2] == "  " and lines[index].strip()[:1].islower():
                     heading.append(lines[index])
                     index += 1
-                blocks.append(Block(join_wrapped(heading), kind="heading", level=MINUTES_PARAGRAPH_LEVEL, page=page))
+                blocks.append(Block(join_wrapped(heading), kind="heading", page=page))
                 heading_allowed = False
                 continue
             run, rows, ruled = _table_run(lines, index)

@@ -270,6 +270,27 @@ def test_text_with_aligned_columns_keeps_rows_and_every_line(tmp_path):
     assert any("Vid protokollet" in c.text and "Sofie Dahl" in c.text for c in chunks)
 
 
+def test_minutes_paragraphs_hold_their_headings_whichever_reader_found_them(tmp_path):
+    # Minutes as Markdown (as a DOCX or PDF reader may give them): "§ 14", "Sammanfattning" and
+    # "Beslut" are headings of one level; the paragraph still names what its rows are about.
+    path = tmp_path / "protokoll.md"
+    path.write_text(
+        "# Protokoll kulturnämnden\n\n## § 14 Verksamhetsbidrag 2023\n\n## Sammanfattning\n\n"
+        "| Verksamhet | Beviljat 2023 |\n|---|---|\n| Blekinge museum | 18 700 000 |\n\n"
+        "## Beslut\n\nNämnden beslutar enligt förslaget.\n\n## § 15 Kulturpris\n\n"
+        "## Sammanfattning\n\nPriset delas ut i maj.\n",
+        encoding="utf-8",
+    )
+    paths = {c.heading_path[-1]: c.heading_path for c in chunks_of(read(path))}
+    assert [c for c in chunks_of(read(path)) if "18 700 000" in c.text][0].heading_path == (
+        "§ 14 Verksamhetsbidrag 2023",
+        "Sammanfattning",
+    )
+    assert paths["Beslut"] == ("§ 14 Verksamhetsbidrag 2023", "Beslut")
+    # The next paragraph closes the one before: its summary is not the first paragraph's.
+    assert [c for c in chunks_of(read(path)) if "maj" in c.text][0].heading_path == ("§ 15 Kulturpris", "Sammanfattning")
+
+
 def test_a_table_is_not_split_from_its_rows_when_it_fits(tmp_path):
     rows = "\n".join(f"| Verksamhet {n} | {n * 1000} | {n * 2000} |" for n in range(1, 5))
     prose = " ".join(["Regionen samverkar med kommunerna kring kulturen i hela länet."] * 4)
