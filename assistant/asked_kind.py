@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from assistant.evidence import ScoredSentence, asked_kinds, asks_quantity, counted_terms, gives_kind, names_any
+from assistant.evidence import (
+    ScoredSentence, asked_kinds, asks_quantity, counted_terms, gives_kind, names_any, names_the_kind,
+    role_terms,
+)  # fmt: skip
 
 
 def judged_kinds(question: str, plain_place_question: bool) -> frozenset[str]:
@@ -26,17 +29,22 @@ def judged_kinds(question: str, plain_place_question: bool) -> frozenset[str]:
 def gives_the_asked_kind(sentences: list[ScoredSentence], kinds: frozenset[str], question: str) -> bool:
     """One of the sentences gives one of the asked kinds."""
     counted = counted_terms(question)  # empty for an English question: it has no "hur många"
-    return any(_gives(sentence, kind, question, counted) for sentence in sentences for kind in kinds)
+    role = role_terms(question)  # nor "vem är"
+    return any(_gives(sentence, kind, question, counted, role) for sentence in sentences for kind in kinds)
 
 
-def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str]) -> bool:
+def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str], role: set[str]) -> bool:
     """The sentence gives a thing of the asked kind; a quantity must count what the question
-    counts ("Hur många konserter …?" is not answered by "61 000 besökare"), in the sentence or
-    the heading it stands under. A sentence naming only other places than the question asks
-    about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's)."""
+    counts ("Hur många konserter …?" is not answered by "61 000 besökare"), and a name must hold the
+    role asked about ("Vem är bibliotekschef …?" is not answered by "Läsvår Blekinge"), in the
+    sentence or the heading it stands under. A sentence naming only other places than the question
+    asks about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's)."""
     if sentence.elsewhere or not gives_kind(sentence.text, kind, question):
         return False
-    return kind != "number" or not counted or names_any(counted, f"{sentence.lead_in} {sentence.text}")
+    read = f"{sentence.lead_in} {sentence.text}"
+    if kind == "number" and counted:
+        return names_any(counted, read)
+    return kind != "name" or not role or names_the_kind(role, read)
 
 
 def select_giving_the_asked_kind(

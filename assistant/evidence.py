@@ -146,8 +146,10 @@ def gives_kind(text: str, kind: str, question: str = "") -> bool:
     return holds_kind(text, kind)
 
 
-# "Hur många besökare hade …?": what is counted stands right after "hur många".
+# "Hur många besökare hade …?": what is counted stands right after "hur många"; "Vem är bibliotekschef
+# i …?": the role whose holder is asked for stands right after "vem är".
 _HOW_MANY = re.compile(r"\bhur många\s+(.*)", re.IGNORECASE)
+_WHO_IS = re.compile(r"\bvem\s+(?:är|var|blir|blev)\s+(.*)", re.IGNORECASE)
 COUNTED_PHRASE_WORDS = 2  # "Hur många regionala kulturverksamheter …": an adjective may come first
 
 
@@ -156,15 +158,30 @@ def counted_terms(question: str) -> set[str]:
     stopword ("Hur många besökare hade …" → besök). Empty when a stopword comes first, a function
     word or a word the index judges generic ("hur många av dem", "hur många kom dit", "hur många
     gånger"): then nothing is named that an answer must count."""
-    match = _HOW_MANY.search(question)
+    return _phrase_after(_HOW_MANY, question)
+
+
+def role_terms(question: str) -> set[str]:
+    """Stems of the role a Swedish "vem är …?" asks the holder of ("Vem är ordförande i nämnden?" →
+    ordför); empty when a stopword or a name comes first ("Vem är Karin Sjöberg?", "vem är det som
+    …"): then no role is named that an answer must name."""
+    match = _WHO_IS.search(question)
+    if not match or not match.group(1)[:1].islower():
+        return set()
+    return _phrase_after(_WHO_IS, question)
+
+
+def _phrase_after(pattern: re.Pattern[str], question: str) -> set[str]:
+    """Stems of the words right after `pattern`, up to the first stopword."""
+    match = pattern.search(question)
     if not match:
         return set()
-    counted = set()
+    phrase = set()
     for word in tokens(match.group(1))[:COUNTED_PHRASE_WORDS]:
         if is_stopword(word):
             break
-        counted.add(stem(word))
-    return counted
+        phrase.add(stem(word))
+    return phrase
 
 
 def names_any(terms: set[str], text: str) -> bool:
@@ -172,6 +189,14 @@ def names_any(terms: set[str], text: str) -> bool:
     compound that ends with it ("folkbibliotek" for "bibliotek")."""
     words = {stem(word) for word in tokens(text)}
     return any(term_matches(term, words) or ends_a_compound(term, words) for term in terms)
+
+
+def names_the_kind(terms: set[str], text: str) -> bool:
+    """Whether `text` names one of the word stems `terms` as what it is: the word itself, an
+    inflection (a word it begins) or a compound that ends with it ("kulturchef" for "chef"); not a
+    shorter word that begins it ("bibliotek" is no "bibliotekschef": a compound names its kind last)."""
+    words = {stem(word) for word in tokens(text)}
+    return any(term in words or any(w.startswith(term) for w in words) or ends_a_compound(term, words) for term in terms)
 
 
 def holds_type(sentence: str, kinds: frozenset[str]) -> bool:

@@ -137,6 +137,29 @@ def test_what_a_question_counts_and_whether_a_sentence_names_it():
     assert not names_any({stem("konserter")}, "Musik i Blekinge hade 61 000 besökare 2022.")
 
 
+def test_who_holds_a_role_is_answered_only_by_a_name_with_that_role():
+    from assistant.asked_kind import gives_the_asked_kind
+    from assistant.evidence import ScoredSentence, role_terms
+
+    assert role_terms("Vem är bibliotekschef i Karlshamn?") == {stem("bibliotekschef")}
+    assert role_terms("Och vem var ordförande i nämnden då?") == {stem("ordförande")}
+    # A name or a function word first: no role is named ("Vem är Karin Sjöberg?", "vem är det som …").
+    assert role_terms("Vem är Karin Sjöberg?") == role_terms("Vem är det som beslutar?") == set()
+
+    def sentence(text: str, heading: str = "Bibliotek") -> ScoredSentence:
+        return ScoredSentence(1, 0, text, heading, 0.6, 0.5, True, 1.0, False, "plan.md")
+
+    kinds = frozenset({"name"})
+    question = "Vem är bibliotekschef i Karlshamn?"
+    # Names, but of no one holding the role asked about.
+    assert not gives_the_asked_kind([sentence("Biblioteken deltar i Läsvår Blekinge.")], kinds, question)
+    assert gives_the_asked_kind([sentence("Bibliotekschef är Eva Berg sedan 2021.")], kinds, question)
+    # The role may stand in the heading the name is listed under.
+    assert gives_the_asked_kind([sentence("Eva Berg, Karlshamn", heading="Bibliotekschefer")], kinds, question)
+    # A who-question naming no role is answered by any new name, as before.
+    assert gives_the_asked_kind([sentence("Biblioteken deltar i Läsvår Blekinge.")], kinds, "Vem arrangerar läsfestivalen?")
+
+
 def test_a_question_typed_in_haste_is_read_as_written_with_care():
     from kulturplan.language import as_a_written_question
 
