@@ -258,11 +258,34 @@ def without_marker(line: str) -> str:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage or an answer; list items and lines stay separate units, and a numbered
-    item or heading keeps its number ("1. Fler deltagare.", not "1." and "Fler deltagare.")."""
+    item or heading keeps its number ("1. Fler deltagare.", not "1." and "Fler deltagare."). A name
+    alone on its line is read with the line below it (`with_names_joined`)."""
     sentences: list[str] = []
-    for line in text.splitlines():
+    for line in with_names_joined(text.splitlines()):
         sentences += [line[start:end].strip() for start, end in sentence_spans(line)]
     return [s for s in sentences if s]
+
+
+# A person's name on a line of its own: two or three capitalised words and nothing else.
+_BARE_NAME = re.compile(r"^\s*[A-ZÅÄÖÉ][\w-]+(?: [A-ZÅÄÖÉ][\w-]+){1,2}\s*$")
+
+
+def with_names_joined(lines: list[str]) -> list[str]:
+    """The lines with a name standing alone on its line joined to the line below it, which says who
+    the person is ("Karin Sjöberg" over "Ordförande, regionala utvecklingsnämnden": a foreword's
+    signature, a list of contacts). Alone, the name is too short to be a sentence, and its title names
+    nobody; a list item or an introduction below it is no title."""
+    joined: list[str] = []
+    index = 0
+    while index < len(lines):
+        line, following = lines[index], lines[index + 1] if index + 1 < len(lines) else ""
+        if _BARE_NAME.match(line) and following.strip() and not (is_list_item(following) or is_introduction(following)):
+            joined.append(f"{line.strip()} {following.strip()}")
+            index += 2
+        else:
+            joined.append(line)
+            index += 1
+    return joined
 
 
 def sentence_spans(line: str) -> list[tuple[int, int]]:

@@ -392,6 +392,14 @@ def test_true_predicate_on_the_wrong_subject_is_not_supported():
     assert grounder.check("De regionala verksamheterna bidrar till att utveckla hela Blekinge [2].") is not None
 
 
+def test_a_signature_keeps_its_name_with_its_title():
+    # A foreword's signature: each name alone on its line, its title on the line below.
+    signed = _passage("Förord\n\nVi vill lyfta barn och unga.\n\nKarin Sjöberg\nOrdförande, regionala utvecklingsnämnden", "Förord")
+    grounder = Grounder([signed])
+    shown = grounder.check("Karin Sjöberg Ordförande, regionala utvecklingsnämnden [1].")
+    assert shown is not None and shown.startswith("Karin Sjöberg")  # not cut to the title as "stray words"
+
+
 def test_repeated_sentence_is_shown_once():
     grounder = Grounder([_passage("Musik i Blekinge samordnar Kultur i vården.")])
     assert grounder.check("Musik i Blekinge samordnar Kultur i vården [1].")

@@ -160,6 +160,18 @@ def test_who_holds_a_role_is_answered_only_by_a_name_with_that_role():
     assert gives_the_asked_kind([sentence("Biblioteken deltar i Läsvår Blekinge.")], kinds, "Vem arrangerar läsfestivalen?")
 
 
+def test_a_name_alone_on_its_line_is_read_with_the_title_below_it():
+    from kulturplan.language import split_sentences
+
+    text = "Karlskrona i november 2019\n\nKarin Sjöberg\nOrdförande, regionala utvecklingsnämnden\n\nPer Åkesson\nKulturchef"
+    assert split_sentences(text) == [
+        "Karlskrona i november 2019", "Karin Sjöberg Ordförande, regionala utvecklingsnämnden", "Per Åkesson Kulturchef",
+    ]  # fmt: skip
+    # A heading over its paragraph, or a list's first item, is no title of a name.
+    assert split_sentences("Musik i Blekinge\n\nKonserter i hela länet.") == ["Musik i Blekinge", "Konserter i hela länet."]
+    assert split_sentences("Anna Berg\n- konserter") == ["Anna Berg", "- konserter"]
+
+
 def test_a_question_typed_in_haste_is_read_as_written_with_care():
     from kulturplan.language import as_a_written_question
 
