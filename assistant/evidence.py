@@ -265,8 +265,12 @@ def _states(sentence: str) -> bool:
     januari"), which its section heading is about ("Fyra konstnärer antas per år." under "Residens på
     Tjärö"). A bare line ("Noder med länskarta", a figure's caption; "Verksamhet | Huvudman", a
     table's header; "Dnr RB 2024/0187") is not: it answers only with its own words, so the heading's
-    words are not lent to it."""
-    return ends_sentence(sentence) or is_introduction(sentence) or ": " in sentence or _is_item(sentence)
+    words are not lent to it. A dated line is a statement ("Antagen av regionfullmäktige den 26
+    november 2019, § 112" on a title page): a date says when something the document is about happened."""
+    return (
+        ends_sentence(sentence) or is_introduction(sentence) or ": " in sentence or _is_item(sentence)
+        or bool(_DATE.search(sentence))
+    )  # fmt: skip
 
 
 class EvidenceScorer:

@@ -198,4 +198,10 @@ def test_a_sentence_is_read_under_its_documents_title_and_a_month_answers_when()
     assert by_text["Kulturskolan erbjuder musik och dans."] < 1.0  # Ronneby's school
     years = EvidenceScorer().score("Vad hände 2023?", passages, lambda term: 1.0)
     assert all(s.coverage == 0.0 for s in years)
+    # A dated line on a title page is read under the title too; a bare caption is not.
+    page = "Antagen av regionfullmäktige den 26 november 2019\n\nNoder med länskarta"
+    plan = Chunk(doc_id="p", source="plan.docx", title="Regional kulturplan för Blekinge", format="docx",
+                 position=0, text=page, heading_path=(), start=0, end=len(page))  # fmt: skip
+    read = {s.text: s.coverage for s in EvidenceScorer().score("När antogs kulturplanen?", [Passage(plan, 1.0, dense=0.8)], lambda term: 1.0)}
+    assert read["Antagen av regionfullmäktige den 26 november 2019"] > read["Noder med länskarta"] == 0.0
     assert holds_kind("Kulturnatten arrangeras den sista lördagen i september.", "date")
