@@ -43,8 +43,8 @@ _NUMBER = re.compile(r"\d")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][a-zåäöé]+")
 # What the question asks for, from its interrogative phrase (grammar, not topic words).
 _ASKS = [
-    ("number", re.compile(r"\b(hur (många|mycket|stor|stora|länge|ofta|mkt|gammal|gamla|lång|långa)|"
-                          r"vilket belopp|hur höga?|how (many|much|long|often|large)|what share|vad kostar|"
+    ("number", re.compile(r"\b(hur (många|mycket|stor|stort|stora|länge|ofta|mkt|gammal|gammalt|gamla|lång|långt|långa)|"
+                          r"vilket belopp|hur hög[ta]?|how (many|much|long|often|large)|what share|vad kostar|"
                           r"vilken andel)\b", re.IGNORECASE)),
     # "När" and "when" ask at the start of the question or of one of its parts ("… och när?"); inside
     # a clause they join it ("Hur gammal måste man vara när personalen gått hem?").

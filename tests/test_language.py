@@ -105,6 +105,8 @@ def test_when_asks_for_a_date_at_the_start_of_a_question_or_its_part_not_inside_
     assert asked_kinds("What happens when the plan ends?") == frozenset()
     # English asks for a date as Swedish does ("vilket datum", "vilken månad")
     assert asked_kinds("By what date must one apply?") == asked_kinds("Vilken månad är galan?") == {"date"}
+    # The adjective's every form asks for a number: "stor", "stort", "stora"; "hög", "högt", "höga".
+    assert asked_kinds("Hur stort var kulturpriset?") == asked_kinds("Hur högt är stödet?") == {"number"}
     # An answer gives the kind more strictly than evidence holds it: a century is no number of visitors.
     assert not gives_kind("Bruksmuseet berättar om bruksortens historia från 1700-talet.", "number")
     assert gives_kind("Kulturnatten arrangeras den sista lördagen i september.", "date")
