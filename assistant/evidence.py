@@ -161,26 +161,22 @@ def counted_terms(question: str) -> set[str]:
     stopword ("Hur många besökare hade …" → besök). Empty when a stopword comes first, a function
     word or a word the index judges generic ("hur många av dem", "hur många kom dit", "hur många
     gånger"): then nothing is named that an answer must count."""
-    return _phrase_after(_HOW_MANY, question)
+    match = _HOW_MANY.search(question)
+    return _leading_phrase(match.group(1)) if match else set()
 
 
 def role_terms(question: str) -> set[str]:
-    """Stems of the role a Swedish "vem är …?" asks the holder of ("Vem är ordförande i nämnden?" →
-    ordför); empty when a stopword or a name comes first ("Vem är Karin Sjöberg?", "vem är det som
-    …"): then no role is named that an answer must name."""
+    """Stems of the role a Swedish "vem är …?" or "vad heter …?" asks the holder of ("Vem är
+    ordförande i nämnden?" → ordför); empty when a stopword or a name comes first ("Vem är Karin
+    Sjöberg?", "vem är det som …"): then no role is named that an answer must name."""
     match = _WHO_IS.search(question)
-    if not match or not match.group(1)[:1].islower():
-        return set()
-    return _phrase_after(_WHO_IS, question)
+    return _leading_phrase(match.group(1)) if match and match.group(1)[:1].islower() else set()
 
 
-def _phrase_after(pattern: re.Pattern[str], question: str) -> set[str]:
-    """Stems of the words right after `pattern`, up to the first stopword."""
-    match = pattern.search(question)
-    if not match:
-        return set()
+def _leading_phrase(text: str) -> set[str]:
+    """Stems of the first words of `text`, up to the first stopword."""
     phrase = set()
-    for word in tokens(match.group(1))[:COUNTED_PHRASE_WORDS]:
+    for word in tokens(text)[:COUNTED_PHRASE_WORDS]:
         if is_stopword(word):
             break
         phrase.add(stem(word))

@@ -22,13 +22,12 @@ headings (`subsection_lists`); the headings themselves stand in the document fur
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from llama_index.core.node_parser import SentenceSplitter
 
-from ingest.document import ParsedDocument
+from ingest.document import MINUTES_PARAGRAPH, ParsedDocument
 from kulturplan.chunks import Chunk, document_id
 from kulturplan.language import ends_sentence, is_introduction, is_list_item
 from kulturplan.region import RegionProfile, load_profile
@@ -47,9 +46,8 @@ LIST_STRETCH = 2.0
 # longer "sentences" are text without full stops (a flattened table, a run of names).
 SENTENCE_STRETCH = 4.0
 # A paragraph of minutes ("§ 14  Fördelning av …") holds the headings that follow it at its own
-# level ("Sammanfattning", "Beslut"), whichever reader found them: they nest below it, so its rows
-# are searched and cited with what they decide on, and the next paragraph closes them.
-_MINUTES_PARAGRAPH = re.compile(r"^§\s*\d+")
+# level ("Sammanfattning", "Beslut"), whichever reader found them: they nest this much below it, so
+# its rows are searched and cited with what they decide on, and the next paragraph closes them.
 _HELD_BY_PARAGRAPH = 0.5
 
 
@@ -106,8 +104,8 @@ def sections(document: ParsedDocument) -> tuple[list[Section], str]:
 def _nesting_level(heading: str, level: float, path: list[tuple[float, str]]) -> float:
     """`heading`'s level in the path: below a paragraph of minutes of its own level, unless it is
     the next paragraph."""
-    held = not _MINUTES_PARAGRAPH.match(heading) and any(
-        above == level and _MINUTES_PARAGRAPH.match(text) for above, text in path
+    held = not MINUTES_PARAGRAPH.match(heading) and any(
+        above == level and MINUTES_PARAGRAPH.match(text) for above, text in path
     )
     return level + _HELD_BY_PARAGRAPH if held else level
 

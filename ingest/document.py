@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+# A paragraph of minutes ("§ 14  Fördelning av …"): a heading, whichever reader finds it, that holds
+# the headings of its own level after it ("Sammanfattning", "Beslut"; see ingest.chunking).
+MINUTES_PARAGRAPH = re.compile(r"^§\s*\d+")
 
 
 class UnreadableDocument(Exception):

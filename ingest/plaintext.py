@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.document import Block
+from ingest.document import MINUTES_PARAGRAPH, Block
 from ingest.tables import RULE_LINE, table_blocks
 
 MAX_HEADING_CHARS = 90
@@ -48,7 +48,6 @@ _KEEP_HYPHEN_BEFORE = ("och ", "eller ", "samt ", "som ")
 _TEXT_PAGE_MARKER = re.compile(r"^[\s\-–]*(?:(?:sida|sid\.?|page)\s*\d{1,4}(?:\s*(?:av|of|/)\s*\d{1,4}|\s*\(\d{1,4}\))?|[\-–]\s*\d{1,4}\s*[\-–])[\s\-–]*$", re.IGNORECASE)
 # Cells of a space-aligned row: runs of text separated by two or more spaces.
 _CELL = re.compile(r"\S+(?: \S+)*")
-_SECTION_SIGN = re.compile(r"^§\s*\d+")
 _BULLET = ("-", "•", "*", "–", "▪")
 
 
@@ -212,7 +211,7 @@ def blocks_from_text(text: str, page: int | None = None, dropped: list[str] | No
         index = 0
         while index < len(lines):
             line = lines[index]
-            if _SECTION_SIGN.match(line.strip()) and looks_like_heading(" ".join(line.split())):
+            if MINUTES_PARAGRAPH.match(line.strip()) and looks_like_heading(" ".join(line.split())):
                 # "§ 42  Uppföljning av ..." in minutes, its wrapped end indented below it.
                 _flush_prose(prose, blocks, page, prose_may_head)
                 heading, index = [line], index + 1
