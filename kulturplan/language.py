@@ -274,18 +274,39 @@ def with_names_joined(lines: list[str]) -> list[str]:
     """The lines with a name standing alone on its line joined to the line below it, which says who
     the person is ("Karin Sjöberg" over "Ordförande, regionala utvecklingsnämnden": a foreword's
     signature, a list of contacts). Alone, the name is too short to be a sentence, and its title names
-    nobody; a list item or an introduction below it is no title."""
+    nobody; a list item or an introduction below it is no title, nor is a name in a list of three or
+    more names, one a line (a jury, a board)."""
+    listed = _names_listed(lines)
     joined: list[str] = []
     index = 0
     while index < len(lines):
         line, following = lines[index], lines[index + 1] if index + 1 < len(lines) else ""
-        if _BARE_NAME.match(line) and following.strip() and not (is_list_item(following) or is_introduction(following)):
+        if (
+            _BARE_NAME.match(line)
+            and index not in listed
+            and following.strip()
+            and not (is_list_item(following) or is_introduction(following))
+        ):
             joined.append(f"{line.strip()} {following.strip()}")
             index += 2
         else:
             joined.append(line)
             index += 1
     return joined
+
+
+def _names_listed(lines: list[str]) -> set[int]:
+    """The indexes of lines in a run of at least three bare names, one a line."""
+    listed: set[int] = set()
+    run: list[int] = []
+    for index, line in enumerate([*lines, ""]):
+        if _BARE_NAME.match(line):
+            run.append(index)
+            continue
+        if len(run) >= 3:
+            listed.update(run)
+        run = []
+    return listed
 
 
 def sentence_spans(line: str) -> list[tuple[int, int]]:

@@ -172,6 +172,10 @@ def test_a_name_alone_on_its_line_is_read_with_the_title_below_it():
     # A heading over its paragraph, or a list's first item, is no title of a name.
     assert split_sentences("Musik i Blekinge\n\nKonserter i hela länet.") == ["Musik i Blekinge", "Konserter i hela länet."]
     assert split_sentences("Anna Berg\n- konserter") == ["Anna Berg", "- konserter"]
+    # A list of names, one a line (a jury), stays a list: no name is the title of the next.
+    assert split_sentences("Juryn:\nAnna Berg\nPer Ek\nLisa Holm\nKulturpriset delas ut i maj.") == [
+        "Juryn:", "Anna Berg", "Per Ek", "Lisa Holm", "Kulturpriset delas ut i maj.",
+    ]  # fmt: skip
 
 
 def test_a_question_typed_in_haste_is_read_as_written_with_care():
