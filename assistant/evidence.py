@@ -84,6 +84,9 @@ class ScoredSentence:
     # when the sentence speaks of other years than the one asked (assistant.scope).
     scope: float = 1.0
     elsewhere: bool = False  # it names only other places than the question asks about
+    # Its passage is about a place the question names (a municipality's own document, or a passage
+    # naming it); True when the question names no place.
+    local: bool = True
 
     @property
     def scoped_score(self) -> float:
@@ -304,6 +307,8 @@ class EvidenceScorer:
         if not units:
             return []
         titles = {n: _title_words(passage.chunk.title) for n, passage in enumerate(passages, start=1)}
+        asked_places = set(self.find_places(question))
+        local = {n: not asked_places or bool(asked_places & set(p.chunk.municipalities)) for n, p in enumerate(passages, start=1)}
         read = [f"{titles[n]} {lead_in} {text}" if _states(text) else text for n, text, lead_in in units]
         words = [{stem(w) for w in tokens(unit)} for unit in read]
         coverages = [coverage(terms, unit_words, idf) for unit_words in words]
@@ -322,7 +327,7 @@ class EvidenceScorer:
             scored.append(ScoredSentence(
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),
                 passages[n - 1].chunk.source, passages[n - 1].chunk.position,
-                passages[n - 1].scope * sentence_time_factor(question, text), topical[order] is None,
+                passages[n - 1].scope * sentence_time_factor(question, text), topical[order] is None, local[n],
             ))  # fmt: skip
         return sorted(scored, key=lambda s: s.score, reverse=True)
 

@@ -7,7 +7,8 @@ item, or a list's introduction, brings the whole list; otherwise the few sentenc
 a margin of the best join it (margin and count calibrated by evals/calibrate.py), with the one
 sentence standing between two of them, and a question asking two kinds of thing ("Vem … och när?")
 gets the sentence beside the answer holding the other.
-No sentence joins from a passage further from the question's region or period than the best one's.
+No sentence joins from a passage further from the question's region or period than the best one's,
+nor from a passage not about the place the question names when the best one's is.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def select_sentences(
     # till kulturplan 2020–2023 ute på remiss?" is not answered with the next plan's consultation dates.
     best = max(ranked, key=lambda s: s.scoped_score)
     ranked = [s for s in ranked if s.scope >= best.scope]
+    # Likewise for a place the question names: when the best sentence's passage is about it, the
+    # answer keeps to such passages. "Hur många nomineringar kom in till Karlskrona kommuns
+    # kulturpris?" is not answered with the regional prize's nominations as well.
+    if best.local:
+        ranked = [s for s in ranked if s.local]
     if (row := parse_row(best.text)) is not None:
         return _table_rows(ranked, best, row, question)
     if in_list(best):

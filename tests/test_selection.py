@@ -383,6 +383,25 @@ def test_the_answer_keeps_to_the_scope_of_the_question():
     assert len(unscoped) == 2
 
 
+def test_the_answer_keeps_to_the_passages_about_the_place_the_question_names():
+    """The municipality's own minutes give its prize's nominations; the region's minutes give the
+    regional prize's, nearly as well scored: they do not join the answer."""
+    from assistant.evidence import EvidenceScorer
+
+    municipal = _passage("Till priset har 19 nomineringar kommit in.", "Kommunens kulturpris", 0.74, "protokoll_kommun.txt")
+    municipal = replace(municipal, chunk=replace(municipal.chunk, municipalities=("Karlskrona",)))
+    regional = _passage("Till 2024 års kulturpris har 34 nomineringar kommit in.", "Regionens kulturpris", 0.70, "protokoll_region.txt")
+    scorer = EvidenceScorer(find_places=lambda text: [p for p in ("Karlskrona",) if p in text])
+    question = "Hur många nomineringar kom in till Karlskrona kommuns kulturpris 2024?"
+    ranked = scorer.score(question, [municipal, regional], lambda term: 1.0)
+    assert {s.source: s.local for s in ranked} == {"protokoll_kommun.txt": True, "protokoll_region.txt": False}
+    chosen = select_sentences(ranked, margin=0.5, max_sentences=5, question=question)
+    assert [s.source for s in chosen] == ["protokoll_kommun.txt"]
+    # A question naming no place keeps to no place: both join within the margin.
+    plain = "Hur många nomineringar kom in till kulturpriset 2024?"
+    assert len(select_sentences(scorer.score(plain, [municipal, regional], lambda term: 1.0), 0.5, 5, plain)) == 2
+
+
 def test_a_table_header_line_is_no_answer_of_its_own_and_the_whole_table_answers():
     from assistant.evidence import EvidenceScorer
     from assistant.table_rows import is_header_of
