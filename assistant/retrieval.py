@@ -22,8 +22,8 @@ from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import ScoredSentence, idf_function
-from kulturplan.language import as_a_written_question, content_terms, is_english, is_stopword, stem, tokens, use_vocabulary
-from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_length
+from kulturplan.language import as_a_written_question, content_terms, diacritics_key, with_diacritics, is_english, is_stopword, stem, tokens, use_vocabulary
+from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_diacritics_key, vocabulary_by_length
 from kulturplan.store import ChunkStore
 from kulturplan.vocabulary import CorpusVocabulary, GenericWordRule
 
@@ -71,15 +71,23 @@ class Bm25Index:
         self.all_stems = frequency.keys()  # every word stem, stopwords included ("blekinge")
         # Built here, once per index version, not on the first misspelt question (0.1 s at 100 000 chunks).
         self.buckets = vocabulary_by_length(frequency)
+        self.by_diacritics_key = vocabulary_by_diacritics_key(frequency)
         self.sorted_stems = lexical.sorted_stems
 
     def correct_spelling(self, question: str) -> str:
-        """Replace words the documents lack by the documents' closest word ("språksteget" -> "språksteg")."""
+        """Replace words the documents lack by the documents' closest word ("språksteget" -> "språksteg"),
+        first by the same word with å, ä and ö ("fran" -> "från", "paga" -> "pågå": a keyboard without
+        them), also a short or a function word, but not in an English question."""
+        swedish = not is_english(question)
 
         def fix(match: re.Match) -> str:
             word = match.group(0)
             term = stem(word)
-            if len(word) < MIN_CORRECTED_LENGTH or term in self.all_stems or is_stopword(word):
+            if term in self.all_stems:
+                return word
+            if swedish and (restored := with_diacritics(word, self.by_diacritics_key.get(diacritics_key(word), ()))):
+                return restored
+            if len(word) < MIN_CORRECTED_LENGTH or is_stopword(word):
                 return word
             return closest_word(term, self.buckets, TYPO_CUTOFF) or word
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +69,31 @@ def stemmer():
 
 def stem(word: str) -> str:
     return stemmer().stemWord(word.lower())
+
+
+def without_diacritics(word: str) -> str:
+    bare = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in bare if not unicodedata.combining(c))
+
+
+def diacritics_key(word: str) -> str:
+    """The stem of the word written without diacritics ("pågå", "paga" -> "pag"): a question typed
+    on a keyboard without å, ä and ö meets the documents' words on this key."""
+    return stem(without_diacritics(word))
+
+
+def with_diacritics(word: str, stems: Iterable[str]) -> str | None:
+    """The word as written with the diacritics of one of `stems` (the documents' stems on its key),
+    when that spelling is more common in Swedish than the word as typed: "paga" -> "pågå",
+    "lange" -> "länge" (not "långe"); "kallas" stays, though "käll" shares its key."""
+    typed = word.lower()
+    spelled = {
+        candidate + typed[len(candidate) :]
+        for candidate in stems
+        if len(candidate) <= len(typed) and without_diacritics(candidate) == typed[: len(candidate)]
+    }
+    best = max(spelled, key=general_frequency, default=None)
+    return best if best is not None and general_frequency(best) > general_frequency(typed) else None
 
 
 def tokens(text: str) -> list[str]:

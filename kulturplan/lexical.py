@@ -34,7 +34,7 @@ import numpy as np
 
 from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
-from kulturplan.language import stem, stemmer, tokens
+from kulturplan.language import diacritics_key, stem, stemmer, tokens
 from kulturplan.store import IndexedDocument, documents_of
 
 logger = logging.getLogger(__name__)
@@ -281,6 +281,16 @@ def vocabulary_by_length(document_frequency: dict[str, int]) -> dict[int, list[s
     for word in document_frequency:
         buckets.setdefault(len(word), []).append(word)
     return buckets
+
+
+def vocabulary_by_diacritics_key(stems: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The stems holding diacritics by their key without them (`diacritics_key`): "läng" (länge) and
+    "lång" share one."""
+    keyed: dict[str, list[str]] = {}
+    for word in stems:
+        if (key := diacritics_key(word)) != word:
+            keyed.setdefault(key, []).append(word)
+    return {key: tuple(words) for key, words in keyed.items()}
 
 
 def closest_word(word: str, buckets: dict[int, list[str]], cutoff: float) -> str | None:

@@ -60,6 +60,9 @@ def test_extractive_handles_english_and_misspelled_questions(assistant):
     assert english.text.startswith("According to the culture plan") and "logopedi" in english.text
     misspelled = assistant.ask("Vad är språksteget?", generator="extractive")
     assert not misspelled.refused and "barnvårdcentraler" in misspelled.text
+    # Typed on a keyboard without å, ä and ö.
+    bare = assistant.ask("vad ar sprakstegen", generator="extractive")
+    assert not bare.refused and "barnvårdcentraler" in bare.text
 
 
 def test_extractive_follow_up_and_injection(assistant):

@@ -148,6 +148,21 @@ def test_closest_word_agrees_with_a_full_scan():
             assert found is None
 
 
+def test_a_word_typed_without_diacritics_is_spelled_as_the_documents_spell_it():
+    from kulturplan.language import diacritics_key, stem, with_diacritics
+    from kulturplan.lexical import vocabulary_by_diacritics_key
+
+    assert diacritics_key("pågå") == diacritics_key("paga") and diacritics_key("från") == diacritics_key("fran")
+    keyed = vocabulary_by_diacritics_key([stem(w) for w in ("pågå", "från", "länge", "lång", "källa", "kultur")])
+    assert stem("kultur") not in {s for stems in keyed.values() for s in stems}  # its own key
+    assert with_diacritics("paga", keyed[diacritics_key("paga")]) == "pågå"
+    assert with_diacritics("fran", keyed[diacritics_key("fran")]) == "från"
+    # Two stems on one key ("läng", "lång"): the spelling more common in Swedish.
+    assert with_diacritics("lange", keyed[diacritics_key("lange")]) == "länge"
+    # A word more common as typed stays: "kallas" is no misspelt "källas".
+    assert with_diacritics("kallas", keyed.get(diacritics_key("kallas"), ())) is None
+
+
 def test_a_municipality_search_survives_chunks_deleted_since_the_index_was_saved(indexed):
     settings, store = indexed
     retriever = HybridRetriever(settings, ChunkStore.open(settings), FakeEmbedder())
