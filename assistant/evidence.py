@@ -26,8 +26,8 @@ from assistant.table_rows import is_header_of, parse_row
 from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.language import (
-    QUESTION_WORDS, ends_sentence, holds_quantity, is_introduction, is_stopword, names_a_time, split_sentences,
-    stem, tokens, without_marker,
+    QUESTION_WORDS, ends_sentence, holds_quantity, is_function_word, is_introduction, is_stopword, names_a_time,
+    split_sentences, stem, tokens, without_marker,
 )  # fmt: skip
 
 # A question word and a sentence word match when one is a prefix of the other and the shorter has at
@@ -170,14 +170,15 @@ def role_terms(question: str) -> set[str]:
     ordför); empty when a stopword or a name comes first ("Vem är Karin Sjöberg?", "vem är det som
     …"): then no role is named that an answer must name."""
     match = _WHO_IS.search(question)
-    return _leading_phrase(match.group(1)) if match and match.group(1)[:1].islower() else set()
+    # A role is named however common its word ("chef"): only a function word ends it.
+    return _leading_phrase(match.group(1), is_function_word) if match and match.group(1)[:1].islower() else set()
 
 
-def _leading_phrase(text: str) -> set[str]:
-    """Stems of the first words of `text`, up to the first stopword."""
+def _leading_phrase(text: str, ends: Callable[[str], bool] = is_stopword) -> set[str]:
+    """Stems of the first words of `text`, up to the first word that `ends` it."""
     phrase = set()
     for word in tokens(text)[:COUNTED_PHRASE_WORDS]:
-        if is_stopword(word):
+        if ends(word):
             break
         phrase.add(stem(word))
     return phrase

@@ -125,6 +125,11 @@ def general_frequency(word: str) -> float:
     return zipf_frequency(word, "sv")
 
 
+def is_function_word(word: str) -> bool:
+    """A function word or an interrogative (the stop-word list), whatever the index's vocabulary."""
+    return word.lower() in STOPWORDS
+
+
 def is_stopword(word: str) -> bool:
     """A function word, an interrogative, a registered word, or a word the index's vocabulary judges
     generic (its domain's words, the words that frame a question)."""

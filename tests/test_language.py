@@ -139,6 +139,18 @@ def test_what_a_question_counts_and_whether_a_sentence_names_it():
     assert not names_any({stem("konserter")}, "Musik i Blekinge hade 61 000 besökare 2022.")
 
 
+def test_a_role_is_named_however_common_its_word(index_vocabulary):
+    from assistant.evidence import role_terms
+    from kulturplan.language import is_stopword
+
+    # "chef" frames many a Swedish sentence, so the index's vocabulary may judge it generic; as the
+    # role asked about it must still be named by the answer ("Vem är chef för Regionbibliotek …?").
+    index_vocabulary.is_generic = lambda word: word in {"chef", "ordförande"}
+    assert is_stopword("chef")
+    assert role_terms("Vem är chef för Regionbibliotek Blekinge?") == {stem("chef")}
+    assert role_terms("Vem är det som beslutar?") == set()
+
+
 def test_who_holds_a_role_is_answered_only_by_a_name_with_that_role():
     from assistant.asked_kind import gives_the_asked_kind
     from assistant.evidence import ScoredSentence, role_terms
