@@ -16,6 +16,8 @@ from kulturplan.region import RegionProfile
 # Only an explicit question for commitments gets the whole list: "Vilka åtaganden har X?", "Vad
 # ska X göra?". "Vem ansvarar för Y?" asks for one fact and is answered from the best sentences.
 _ASKS_FOR_COMMITMENTS = re.compile(r"\båtagande\w*|\bvad ska\b.*\bgöra\b|\bcommitment\w*", re.IGNORECASE)
+# "Hur många åtaganden …?" asks for the count as well as the list.
+_ASKS_HOW_MANY = re.compile(r"\b(?:hur många|how many)\b", re.IGNORECASE)
 # "Regionen" in a question means the regional level as a whole (the region and the regional
 # cultural organisations), so it does not narrow the list to one actor (RegionProfile.names_whole_region).
 
@@ -26,6 +28,7 @@ class CommitmentQuery:
     area: str | None
     municipality: str | None
     whole_region: str = ""  # the profile's label for the whole county ("hela Blekinge")
+    counted: bool = False  # the question asks how many
 
     @property
     def label(self) -> str:
@@ -53,7 +56,8 @@ def parse(question: str, store: CommitmentStore, profile: RegionProfile) -> Comm
     areas = find_areas(rest)
     places = profile.find_municipalities(question)
     query = CommitmentQuery(
-        actor, areas[0] if areas else None, places[0] if places else None, profile.region_wide_label
+        actor, areas[0] if areas else None, places[0] if places else None, profile.region_wide_label,
+        counted=bool(_ASKS_HOW_MANY.search(question)),
     )
     return query if (query.actor or query.area or query.municipality or whole_region) else None
 
@@ -64,18 +68,29 @@ def find(query: CommitmentQuery, store: CommitmentStore) -> list[Commitment]:
 
 def list_answer(query: CommitmentQuery, commitments: list[Commitment], numbers: dict[str, int], english: bool) -> str:
     """The answer text: a heading, then per document (action-plan tables first) one cited item per
-    commitment (`numbers`: chunk id -> [n]), so every item says which plan it belongs to."""
-    heading = (
-        f"The culture plan's commitments for {query.label} (quoted in Swedish):"
-        if english
-        else f"Det här åtar sig kulturplanen för {query.label}:"
-    )
+    commitment (`numbers`: chunk id -> [n]), so every item says which plan it belongs to. For "hur
+    många …?" each document's line says how many it lists: the documents are counted apart, since an
+    action plan's table and a plan's prose are not commitments of one kind."""
     by_document: dict[str, list[Commitment]] = {}
     for c in sorted(commitments, key=lambda c: c.kind != "åtagande"):  # table rows of action plans first
         by_document.setdefault(c.title or c.source, []).append(c)
+    single = len(by_document) == 1
+    count = _count(len(commitments), english) if query.counted and single else ""
+    heading = (
+        f"The culture plan's commitments for {query.label}{count} (quoted in Swedish):"
+        if english
+        else f"Det här åtar sig kulturplanen för {query.label}{count}:"
+    )
     lines = [heading]
     for title, items in by_document.items():
-        if len(by_document) > 1:
-            lines.append(f"{'From' if english else 'Ur'} {title}:")
+        if not single:
+            count = _count(len(items), english) if query.counted else ""
+            lines.append(f"{'From' if english else 'Ur'} {title}{count}:")
         lines += [f"- {c.sentence.rstrip('.')} [{numbers[c.chunk_id]}]." for c in items]
     return "\n".join(lines)
+
+
+def _count(items: int, english: bool) -> str:
+    if english:
+        return f", {items} commitment{'s' if items != 1 else ''}"
+    return f", {items} åtagande{'n' if items != 1 else ''}"

@@ -432,6 +432,37 @@ def test_commitment_question_is_answered_as_a_complete_cited_list(indexed):
         assert re.sub(r"^- |\s*\[\d+\]\.?$", "", line) in answer.citations[n - 1].text
 
 
+def test_how_many_commitments_is_answered_with_the_count_and_the_list(indexed):
+    assistant = make_assistant(indexed)
+    listed = assistant.ask("Vilka åtaganden har Musik i Blekinge?", generator="extractive")
+    counted = assistant.ask("Hur många åtaganden har Musik i Blekinge?", generator="extractive")
+    items = [line for line in listed.text.splitlines() if line.startswith("- ")]
+    assert [line for line in counted.text.splitlines() if line.startswith("- ")] == items
+    # One document here: its count stands in the heading, and it is the number of items listed.
+    assert counted.text.splitlines()[0] == f"Det här åtar sig kulturplanen för Musik i Blekinge, {len(items)} åtaganden:"
+    assert "åtaganden:" not in listed.text.splitlines()[0]
+    assert_citations_consistent(counted)
+
+
+def test_commitments_are_counted_per_document():
+    from assistant.commitment_answers import CommitmentQuery, list_answer
+    from kulturplan.commitments import Commitment
+
+    def commitment(n: int, title: str, kind: str) -> Commitment:
+        return Commitment(
+            id=str(n), doc_id=title, chunk_id=f"c{n}", source=f"{title}.docx", title=title, section="", page=None,
+            sentence=f"Åtagande nummer {n}.", actors=("Film i Blekinge",), areas=(), municipalities=(), kind=kind,
+        )
+
+    found = [commitment(1, "Plan", "plan"), commitment(2, "Handlingsplan", "åtagande"), commitment(3, "Handlingsplan", "åtagande")]
+    numbers = {c.chunk_id: n for n, c in enumerate(found, 1)}
+    text = list_answer(CommitmentQuery("Film i Blekinge", None, None, counted=True), found, numbers, english=False)
+    assert text.splitlines()[:2] == ["Det här åtar sig kulturplanen för Film i Blekinge:", "Ur Handlingsplan, 2 åtaganden:"]
+    assert "Ur Plan, 1 åtagande:" in text.splitlines()
+    english = list_answer(CommitmentQuery("Film i Blekinge", None, None, counted=True), found, numbers, english=True)
+    assert "From Handlingsplan, 2 commitments:" in english.splitlines()
+
+
 def test_question_without_commitment_words_is_answered_by_retrieval(indexed):
     answer = make_assistant(indexed).ask("Vad är Språkstegen?", generator="extractive")
     assert answer.generator == "extractive" and "logopedi" in answer.text
