@@ -87,6 +87,8 @@ class ScoredSentence:
     # Its passage is about a place the question names (a municipality's own document, or a passage
     # naming it); True when the question names no place.
     local: bool = True
+    # It belongs to a section's outline (see `_outline_units`): a list of the parts below a heading.
+    outline: bool = False
 
     @property
     def scoped_score(self) -> float:
@@ -260,6 +262,25 @@ def _is_item(sentence: str) -> bool:
     )
 
 
+def _outline_units(units: list[tuple[int, str, str]], passages: list[Passage]) -> set[int]:
+    """The units of a section's outline: a list introduced by a heading above the passage's own
+    ("3 Prioriterade områden:" over "- 3.1 Barn och unga – Kulturgarantin" … in the chunk of 3.1;
+    ingest.chunking lists a section's subsections so). It names sections, and says nothing of what
+    the passage's own heading and the document's title are about, so their words are not lent to it:
+    "Vad innebär Kulturgarantin …?" is answered by 3.1's text, not by the list of the section's parts."""
+    found: set[int] = set()
+    listing = False
+    for order, (n, text, _) in enumerate(units):
+        ancestors = set(passages[n - 1].chunk.heading_path[:-1])
+        if is_introduction(text):
+            listing = text.rstrip().rstrip(":").strip() in ancestors
+        elif not _is_item(text):
+            listing = False
+        if listing:
+            found.add(order)
+    return found
+
+
 def _states(sentence: str) -> bool:
     """A sentence, list item, table row, introduction or label with its value ("Ansökan: senast 31
     januari"), which its section heading is about ("Fyra konstnärer antas per år." under "Residens på
@@ -308,9 +329,13 @@ class EvidenceScorer:
         if not units:
             return []
         titles = {n: _title_words(passage.chunk.title) for n, passage in enumerate(passages, start=1)}
+        outline = _outline_units(units, passages)
         asked_places = set(self.find_places(question))
         local = {n: not asked_places or bool(asked_places & set(p.chunk.municipalities)) for n, p in enumerate(passages, start=1)}
-        read = [f"{titles[n]} {lead_in} {text}" if _states(text) else text for n, text, lead_in in units]
+        read = [
+            (f"{titles[n]} {text}" if order in outline else f"{titles[n]} {lead_in} {text}") if _states(text) else text
+            for order, (n, text, lead_in) in enumerate(units)
+        ]
         words = [{stem(w) for w in tokens(unit)} for unit in read]
         coverages = [coverage(terms, unit_words, idf) for unit_words in words]
         topical = self._topical(question, terms, units, words, idf)
@@ -329,8 +354,10 @@ class EvidenceScorer:
                 n, order, text, lead_in, float(similarity), cov, typed, total, _is_item(text),
                 passages[n - 1].chunk.source, passages[n - 1].chunk.position,
                 passages[n - 1].scope * sentence_time_factor(question, text), topical[order] is None, local[n],
+                order in outline,
             ))  # fmt: skip
-        return sorted(scored, key=lambda s: s.score, reverse=True)
+        # Of sentences scoring alike, the passage's own text before its section's outline.
+        return sorted(scored, key=lambda s: (s.score, not s.outline), reverse=True)
 
     def _topical(
         self,

@@ -402,6 +402,28 @@ def test_the_answer_keeps_to_the_passages_about_the_place_the_question_names():
     assert len(select_sentences(scorer.score(plain, [municipal, regional], lambda term: 1.0), 0.5, 5, plain)) == 2
 
 
+def test_a_sections_outline_answers_only_a_question_for_the_list():
+    """The chunker lists a section's subsections in its first subsection's chunk. That outline names
+    the parts; the subsection's own text answers what one of them means."""
+    from assistant.evidence import EvidenceScorer
+
+    text = (
+        "3 Prioriterade områden:\n- 3.1 Barn och unga – Kulturgarantin\n- 3.2 Kultur i vården\n- 3.3 Dans\n\n"
+        "Kulturgarantin är länets modell för kultur i skolan. Den innebär att varje elev får en kulturupplevelse per termin."
+    )
+    passage = _passage(text, "3.1 Barn och unga – Kulturgarantin", 0.7, "plan.pdf")
+    passage = replace(passage, chunk=replace(passage.chunk, heading_path=("3 Prioriterade områden", "3.1 Barn och unga – Kulturgarantin")))
+    scorer = EvidenceScorer()
+
+    def answer(question: str) -> list[str]:
+        return [s.text for s in select_sentences(scorer.score(question, [passage], lambda t: 1.0), 0.1, 5, question)]
+
+    meaning = answer("Vad innebär Kulturgarantin?")
+    assert any("per termin" in line for line in meaning)
+    assert not any(line.startswith(("- 3.", "3 Prio")) for line in meaning)
+    assert answer("Vilka prioriterade områden finns?")[:2] == ["3 Prioriterade områden:", "- 3.1 Barn och unga – Kulturgarantin"]
+
+
 def test_a_table_header_line_is_no_answer_of_its_own_and_the_whole_table_answers():
     from assistant.evidence import EvidenceScorer
     from assistant.table_rows import is_header_of
