@@ -269,9 +269,11 @@ def _outline_units(units: list[tuple[int, str, str]], passages: list[Passage]) -
     the passage's own heading and the document's title are about, so their words are not lent to it:
     "Vad innebär Kulturgarantin …?" is answered by 3.1's text, not by the list of the section's parts."""
     found: set[int] = set()
-    listing = False
+    listing, passage = False, 0
     for order, (n, text, _) in enumerate(units):
         ancestors = set(passages[n - 1].chunk.heading_path[:-1])
+        if n != passage:  # a list does not go on into the next passage
+            listing, passage = False, n
         if is_introduction(text):
             listing = text.rstrip().rstrip(":").strip() in ancestors
         elif not _is_item(text):
@@ -331,7 +333,10 @@ class EvidenceScorer:
         titles = {n: _title_words(passage.chunk.title) for n, passage in enumerate(passages, start=1)}
         outline = _outline_units(units, passages)
         asked_places = set(self.find_places(question))
-        local = {n: not asked_places or bool(asked_places & set(p.chunk.municipalities)) for n, p in enumerate(passages, start=1)}
+        local = {
+            n: not asked_places or bool(asked_places & set(passage.chunk.municipalities))
+            for n, passage in enumerate(passages, start=1)
+        }
         read = [
             (f"{titles[n]} {text}" if order in outline else f"{titles[n]} {lead_in} {text}") if _states(text) else text
             for order, (n, text, lead_in) in enumerate(units)

@@ -22,8 +22,13 @@ from assistant.types import Passage
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import ScoredSentence, idf_function
-from kulturplan.language import as_a_written_question, content_terms, diacritics_key, with_diacritics, is_english, is_stopword, stem, tokens, use_vocabulary
-from kulturplan.lexical import LexicalIndex, closest_word, load_or_build, vocabulary_by_diacritics_key, vocabulary_by_length
+from kulturplan.language import (
+    as_a_written_question, content_terms, diacritics_key, is_english, is_stopword, stem, tokens, use_vocabulary,
+    with_diacritics,
+)  # fmt: skip
+from kulturplan.lexical import (
+    LexicalIndex, closest_word, load_or_build, vocabulary_by_diacritics_key, vocabulary_by_length,
+)  # fmt: skip
 from kulturplan.store import ChunkStore
 from kulturplan.vocabulary import CorpusVocabulary, GenericWordRule
 
@@ -85,7 +90,8 @@ class Bm25Index:
             term = stem(word)
             if term in self.all_stems:
                 return word
-            if swedish and (restored := with_diacritics(word, self.by_diacritics_key.get(diacritics_key(word), ()))):
+            spelled = self.by_diacritics_key.get(diacritics_key(word), ()) if swedish else ()
+            if restored := with_diacritics(word, spelled):
                 return restored
             if len(word) < MIN_CORRECTED_LENGTH or is_stopword(word):
                 return word
