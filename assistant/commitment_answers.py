@@ -75,22 +75,24 @@ def list_answer(query: CommitmentQuery, commitments: list[Commitment], numbers: 
     for c in sorted(commitments, key=lambda c: c.kind != "åtagande"):  # table rows of action plans first
         by_document.setdefault(c.title or c.source, []).append(c)
     single = len(by_document) == 1
-    count = _count(len(commitments), english) if query.counted and single else ""
+    total = _count(len(commitments), query.counted and single, english)
     heading = (
-        f"The culture plan's commitments for {query.label}{count} (quoted in Swedish):"
+        f"The culture plan's commitments for {query.label}{total} (quoted in Swedish):"
         if english
-        else f"Det här åtar sig kulturplanen för {query.label}{count}:"
+        else f"Det här åtar sig kulturplanen för {query.label}{total}:"
     )
     lines = [heading]
     for title, items in by_document.items():
         if not single:
-            count = _count(len(items), english) if query.counted else ""
-            lines.append(f"{'From' if english else 'Ur'} {title}{count}:")
+            lines.append(f"{'From' if english else 'Ur'} {title}{_count(len(items), query.counted, english)}:")
         lines += [f"- {c.sentence.rstrip('.')} [{numbers[c.chunk_id]}]." for c in items]
     return "\n".join(lines)
 
 
-def _count(items: int, english: bool) -> str:
+def _count(items: int, shown: bool, english: bool) -> str:
+    """", 3 åtaganden" after a label when the count is `shown`, else nothing."""
+    if not shown:
+        return ""
     if english:
         return f", {items} commitment{'s' if items != 1 else ''}"
     return f", {items} åtagande{'n' if items != 1 else ''}"

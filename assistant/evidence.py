@@ -337,10 +337,9 @@ class EvidenceScorer:
             n: not asked_places or bool(asked_places & set(passage.chunk.municipalities))
             for n, passage in enumerate(passages, start=1)
         }
-        read = [
-            (f"{titles[n]} {text}" if order in outline else f"{titles[n]} {lead_in} {text}") if _states(text) else text
-            for order, (n, text, lead_in) in enumerate(units)
-        ]
+        # A statement reads its document's title and its heading (an outline's line only the title).
+        lent = [titles[n] if i in outline else f"{titles[n]} {lead_in}" for i, (n, _, lead_in) in enumerate(units)]
+        read = [f"{lent[i]} {text}" if _states(text) else text for i, (_, text, _) in enumerate(units)]
         words = [{stem(w) for w in tokens(unit)} for unit in read]
         coverages = [coverage(terms, unit_words, idf) for unit_words in words]
         topical = self._topical(question, terms, units, words, idf)

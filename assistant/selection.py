@@ -48,15 +48,13 @@ def select_sentences(
         return _table_rows(ranked, best, row, question)
     if in_list(best):
         return _whole_list(ranked, best)
-    # Nor does an outline's line join a sentence of the passage's own text.
-    chosen = [s for s in ranked[:max_sentences] if s.score >= best.score - margin and (best.outline or not s.outline)]
+    # The best sentence is no list here, so no section outline's line joins it: an outline joins only
+    # as the list the question asks for (below).
+    chosen = [s for s in ranked[:max_sentences] if s.score >= best.score - margin and not s.outline]
     # A list (or its introduction) in the best sentence's passage, scoring nearly as well, follows
     # it whole: "Programmet har fyra fokusområden." is answered together with the four. (Table rows
     # are no such list: the rows naming the question's values answer, see above.)
-    # A section's outline joins only as the list the question asks for (below).
-    listed = next(
-        (s for s in chosen if s.n == best.n and in_list(s) and parse_row(s.text) is None and not s.outline), None
-    )
+    listed = next((s for s in chosen if s.n == best.n and in_list(s) and parse_row(s.text) is None), None)
     # A question asking for several things of a kind ("Vilka utvecklingsområden ...?") is answered by
     # the list its best passages introduce with that word ("Sex utvecklingsområden:").
     listed = listed or _list_naming_the_asked(ranked, question)

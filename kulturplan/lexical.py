@@ -34,7 +34,7 @@ import numpy as np
 
 from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
-from kulturplan.language import diacritics_key, stem, stemmer, tokens, without_diacritics
+from kulturplan.language import stem, stemmer, tokens, without_diacritics
 from kulturplan.store import IndexedDocument, documents_of
 
 logger = logging.getLogger(__name__)
@@ -288,8 +288,8 @@ def vocabulary_by_diacritics_key(stems: Iterable[str]) -> dict[str, tuple[str, .
     "lång" share one."""
     keyed: dict[str, list[str]] = {}
     for word in stems:
-        if without_diacritics(word) != word:
-            keyed.setdefault(diacritics_key(word), []).append(word)
+        if not word.isascii() and (bare := without_diacritics(word)) != word:
+            keyed.setdefault(stem(bare), []).append(word)
     return {key: tuple(words) for key, words in keyed.items()}
 
 
