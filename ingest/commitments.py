@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kulturplan.store import ChunkStore
 
 # Bump when the rules below change: every document's commitments are then extracted again.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 
 # --- commitment triggers --------------------------------------------------------------------------
@@ -137,14 +137,21 @@ class _Rules:
 
 
 @lru_cache(maxsize=8)
-def _rules(profile: RegionProfile) -> _Rules:
+def _rules(profile: RegionProfile, region_name: str = "") -> _Rules:
+    """`region_name`: who "regionen" is (the profile's own region unless said)."""
     places = profile.all_places
     alternatives = "|".join(re.escape(p) for p in sorted(places))
     return _Rules(
         places=places,
         place_institution=re.compile(rf"\b(?:{alternatives})\s+{_INSTITUTION_WORDS}\b"),
-        generic_actors=((re.compile(r"\bregionen\b"), profile.name), *_GENERIC_ACTORS),
+        generic_actors=((re.compile(r"\bregionen\b"), region_name or profile.name), *_GENERIC_ACTORS),
     )
+
+
+def _region_name(chunk: Chunk, profile: RegionProfile) -> str:
+    """Who "regionen" is in `chunk`: the region its document is about ("Region Kalmar län" in Kalmar
+    läns plan, which other regions' plans beside the region's own make plain), else the profile's."""
+    return f"Region {chunk.region}" if chunk.region and chunk.region != profile.region else profile.name
 
 
 def _vocabulary(chunks: Sequence[Chunk], rules: _Rules) -> set[str]:
@@ -201,6 +208,9 @@ def organisation_spans(text: str, profile: RegionProfile | None = None) -> list[
                 index += 2
             else:
                 break
+        if index < len(words) and words[index].group() == "län" and text[run[-1].end() : words[index].start()].isspace():
+            run.append(words[index])  # a county's name: "Region Kalmar län", "Kalmar län"
+            index += 1
         # "I Olofström", "De regionala": a capitalised function word starts a sentence, not a name.
         while run and run[0].group().lower() in SWEDISH_STOPWORDS:
             run.pop(0)
@@ -214,11 +224,19 @@ def organisation_spans(text: str, profile: RegionProfile | None = None) -> list[
             and any(_is_place(w, rules) or _ORG_WORD.search(w) for w in capitalised)
             and not all(_is_place(w, rules) for w in capitalised)
         ):
-            spans.append((run[0].start(), run[-1].end(), text[run[0].start() : run[-1].end()]))
+            spans.append((run[0].start(), run[-1].end(), _without_genitive(text[run[0].start() : run[-1].end()], rules)))
     for match in rules.place_institution.finditer(text):
         if not any(start <= match.start() < end for start, end, _ in spans):
             spans.append((match.start(), match.end(), match.group()))
     return sorted(spans)
+
+
+def _without_genitive(name: str, rules: _Rules) -> str:
+    """A name in the genitive names the organisation itself: "Region Blekinges kulturförvaltning
+    samordnar …" is Region Blekinge's doing, "lokaler för Musik i Blekinges föreställningar" are for
+    Musik i Blekinge ("Blekinges" is a place's genitive)."""
+    *_, last = name.split()
+    return name[:-1] if " " in name and last.endswith("s") and last[:-1] in rules.places else name
 
 
 def _mask(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
@@ -259,7 +277,8 @@ def _municipalities(sentence: str, profile: RegionProfile) -> tuple[tuple[str, .
 # A table row read as "3 – Åtagande: ...; Ansvarig: Musik i Blekinge, kommunerna; År: 2024" (see
 # ingest/tables.py) is a commitment by construction: the responsible column names its actors.
 _RESPONSIBLE_CELL = re.compile(r"(?:^|;\s*)(?:huvud)?ansvar(?:ig|iga|et)?(?:\s+\w+)?\s*:\s*([^;]+)", re.IGNORECASE)
-_ACTOR_SEPARATOR = re.compile(r"\s*(?:,|/|\boch\b|\bsamt\b|&)\s*")
+# Not "och" after a hyphen: "kultur- och fritidsnämnden" is one committee.
+_ACTOR_SEPARATOR = re.compile(r"\s*(?:,|/|(?<!-)\s+och\b|\bsamt\b|&)\s*")
 
 
 def table_row_actors(row: str) -> tuple[str, ...]:
@@ -292,7 +311,8 @@ def extract(chunks: Sequence[Chunk], profile: RegionProfile | None = None) -> li
                 continue
             spans = organisation_spans(repaired, profile)
             masked = _mask(repaired, spans)
-            mentioned = sorted([(start, name) for start, _, name in spans] + _generic_actors(masked, rules))
+            generic = _generic_actors(masked, _rules(profile, _region_name(chunk, profile)))
+            mentioned = sorted([(start, name) for start, _, name in spans] + generic)
             actors = responsible or _unique(name for _, name in mentioned) or heading_orgs[:1]
             places, region_wide = _municipalities(sentence, profile)
             commitment = Commitment(

@@ -21,7 +21,7 @@ import pytest
 from kulturplan.language import split_sentences
 from ingest.pipeline import Ingestor
 from kulturplan.chunks import Chunk
-from ingest.commitments import commitment_kind, extract, organisation_spans, sync
+from ingest.commitments import commitment_kind, extract, organisation_spans, sync, table_row_actors
 from kulturplan.commitments import CommitmentStore
 from kulturplan.region import load_profile
 
@@ -188,6 +188,23 @@ def test_organisation_names_are_found_in_the_text():
     assert names == ["Kulturrådet", "Region Blekinge", "Musik i Blekinge"]
 
 
+def test_a_name_in_the_genitive_is_the_organisation_itself():
+    names = [name for *_, name in organisation_spans(
+        "Region Blekinges kulturförvaltning samordnar uppföljningen, i lokaler för Musik i Blekinges konserter."
+    )]  # fmt: skip
+    assert names == ["Region Blekinge", "Musik i Blekinge"]
+
+
+def test_a_county_s_name_ends_with_lan():
+    names = [name for *_, name in organisation_spans("Region Blekinge samverkar med Region Kalmar län och Skåne.")]
+    assert names == ["Region Blekinge", "Region Kalmar län"]
+
+
+def test_a_committee_joined_by_a_hyphen_stays_one_actor():
+    row = "4 – Åtagande: Följa upp planen; Ansvarig: kultur- och fritidsnämnden och Musik i Blekinge; År: 2024"
+    assert table_row_actors(row) == ("kultur- och fritidsnämnden", "Musik i Blekinge")
+
+
 def test_extract_sets_ids_municipalities_and_beneficiaries():
     text = (
         "Regionteatern Blekinge Kronoberg ska spela i Karlskrona och Olofström. "
@@ -200,6 +217,14 @@ def test_extract_sets_ids_municipalities_and_beneficiaries():
     assert second.actors == ("biblioteken",)  # "i kommunerna" is where, not who
     assert third.municipalities == (REGION_WIDE,) and third.actors == ("kulturskolorna", "föreningar")
     assert extract([chunk])[0].id == first.id  # stable
+
+
+def test_regionen_is_the_region_the_document_is_about():
+    text = "Regionen ska stödja ett kulturskolenätverk."
+    own = Chunk("own", "a.txt", "A", "txt", 0, text, (), 0, len(text), region="Blekinge")
+    other = Chunk("other", "b.txt", "B", "txt", 0, text, (), 0, len(text), region="Kalmar län")
+    assert extract([own])[0].actors == ("Region Blekinge",)
+    assert extract([other])[0].actors == ("Region Kalmar län",)
 
 
 # --- the store follows the index --------------------------------------------------------------------
