@@ -6,12 +6,22 @@ one sentence that gives it (`select_giving_the_asked_kind`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from assistant.evidence import (
     ScoredSentence, asked_kinds, asks_quantity, counted_terms, gives_kind, names_any, names_the_kind,
     role_terms,
 )  # fmt: skip
+
+
+# A passive verb's agent ("kan beslutas av kulturchefen", "drivs av hembygdsföreningen") says who
+# acts as a name does, though a role or a body is written in lower case. (Not after -is: "delvis av".)
+_PASSIVE_AGENT = re.compile(r"\b\w+[^\Wis]s\s+av\s+\w", re.IGNORECASE)
+
+# "Vad kostar …?" asks a price: a sum of money answers it, not any number ("1 450 elever").
+_ASKS_PRICE = re.compile(r"\b(?:kosta(?:r|de)?|cost(?:s|ed)?)\b", re.IGNORECASE)
+_MONEY = re.compile(r"\d\s*(?:kr\b|kronor|miljon|miljard|mnkr|mkr|tkr|sek\b|:-)", re.IGNORECASE)
 
 
 def judged_kinds(question: str, plain_place_question: bool) -> frozenset[str]:
@@ -38,10 +48,18 @@ def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str]
     counts ("Hur många konserter …?" is not answered by "61 000 besökare"), and a name must hold the
     role asked about ("Vem är bibliotekschef …?" is not answered by "Läsvår Blekinge"), in the
     sentence or the heading it stands under. A sentence naming only other places than the question
-    asks about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's)."""
-    if sentence.elsewhere or not gives_kind(sentence.text, kind, question):
+    asks about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's). A price
+    is a sum of money ("Vad kostar kulturskolan?" is not answered by "1 450 elever"). Who acts
+    ("Vem får besluta om …?", no role asked) is said by a passive verb's agent too."""
+    if sentence.elsewhere:
+        return False
+    if kind == "name" and not role and _PASSIVE_AGENT.search(sentence.text):
+        return True
+    if not gives_kind(sentence.text, kind, question):
         return False
     read = f"{sentence.lead_in} {sentence.text}"
+    if kind == "number" and _ASKS_PRICE.search(question):
+        return bool(_MONEY.search(sentence.text))
     if kind == "number" and counted:
         return names_any(counted, read)
     return kind != "name" or not role or names_the_kind(role, read)
@@ -57,11 +75,19 @@ def select_giving_the_asked_kind(
     plan before the last period's follow-up). When that leaves out what the question asks for and the
     sentence with the strongest evidence, ranked lower only for its scope, gives it, the selection
     keeps to that sentence's scope instead ("När bildades Konstresurscentrum Blekinge?": only the
-    follow-up of 2020–2023 says when)."""
+    follow-up of 2020–2023 says when). Else the best-ranked sentence of the best sentence's own
+    passage that gives it joins the selection: "Avgiften är 600 kronor per termin." shares few of the
+    question's words, but stands in the passage the answer comes from."""
     chosen = select(ranked)
     if not ranked or not kinds or gives_the_asked_kind(chosen, kinds, question):
         return chosen
     strongest = max(ranked, key=lambda sentence: sentence.score)
-    if not gives_the_asked_kind([strongest], kinds, question):
-        return chosen
-    return select([sentence for sentence in ranked if sentence.scope == strongest.scope])
+    if gives_the_asked_kind([strongest], kinds, question):
+        return select([sentence for sentence in ranked if sentence.scope == strongest.scope])
+    best = next((sentence for sentence in ranked if sentence in chosen), None)
+    giving = next((
+        sentence for sentence in ranked
+        if best and sentence.n == best.n and sentence.typed and sentence not in chosen
+        and gives_the_asked_kind([sentence], kinds, question)
+    ), None)  # fmt: skip
+    return sorted([*chosen, giving], key=lambda sentence: sentence.order) if giving else chosen

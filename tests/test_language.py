@@ -172,6 +172,26 @@ def test_who_holds_a_role_is_answered_only_by_a_name_with_that_role():
     assert gives_the_asked_kind([sentence("Eva Berg, Karlshamn", heading="Bibliotekschefer")], kinds, question)
     # A who-question naming no role is answered by any new name, as before.
     assert gives_the_asked_kind([sentence("Biblioteken deltar i Läsvår Blekinge.")], kinds, "Vem arrangerar läsfestivalen?")
+    # Who acts is said by a passive verb's agent too, a role in lower case; a role asked for needs a name.
+    decided = sentence("Mindre justeringar av tidplanen kan beslutas av kulturchefen.")
+    assert gives_the_asked_kind([decided], kinds, "Vem får besluta om mindre justeringar av tidplanen?")
+    assert not gives_the_asked_kind([decided], kinds, "Vem är kulturchef i Karlshamn?")
+    assert not gives_the_asked_kind([sentence("Redan hälften av eleverna deltar.")], kinds, "Vem deltar?")
+
+
+def test_a_price_is_answered_only_by_a_sum_of_money():
+    from assistant.asked_kind import gives_the_asked_kind
+    from assistant.evidence import ScoredSentence
+
+    def sentence(text: str) -> ScoredSentence:
+        return ScoredSentence(1, 0, text, "Kulturskolan", 0.6, 0.5, True, 1.0, False, "plan.md")
+
+    kinds, question = frozenset({"number"}), "Vad kostar det att gå i kulturskolan?"
+    assert not gives_the_asked_kind([sentence("Kulturskolan hade 1 450 elever läsåret 2022/23.")], kinds, question)
+    assert gives_the_asked_kind([sentence("Terminsavgiften är 600 kronor.")], kinds, question)
+    assert gives_the_asked_kind([sentence("Ombyggnaden beräknas till 4,2 miljoner.")], kinds, question)
+    # Any number still answers how many.
+    assert gives_the_asked_kind([sentence("Kulturskolan hade 1 450 elever.")], kinds, "Hur många elever har kulturskolan?")
 
 
 def test_a_name_alone_on_its_line_is_read_with_the_title_below_it():

@@ -481,3 +481,24 @@ def test_the_one_sentence_between_two_chosen_sentences_of_a_passage_joins_them()
     far = replace(free, n=2, order=2, source="doc2.md")
     chosen = select_sentences(sorted([biblio, film, far, other], key=lambda s: -s.score), 0.05, 3, "Vilka tjänster?")
     assert film not in chosen
+
+
+def test_a_sentence_of_the_answer_s_own_passage_gives_what_the_selection_lacks():
+    from assistant.asked_kind import select_giving_the_asked_kind
+
+    def sentence(text: str, n: int, order: int, score: float, typed: bool = True) -> ScoredSentence:
+        return ScoredSentence(n, order, text, "Kulturskolan", 0.6, 1.0, typed, score)
+
+    best = sentence("Karlskrona kulturskola hade 1 450 elever läsåret 2022/23.", 1, 0, 1.07)
+    fee = sentence("Avgiften är 600 kronor per termin för ett ämne.", 1, 1, 0.95)
+    elsewhere = sentence("Budgeten för kulturskolan är 38,6 miljoner kronor.", 2, 2, 0.96)
+    question, price = "Vad kostar det att gå i kulturskolan?", frozenset({"number"})
+
+    def select(ranked):
+        return select_sentences(ranked, 0.05, 3, question)
+
+    assert select([best, elsewhere, fee]) == [best]  # a count is no price
+    assert select_giving_the_asked_kind([best, elsewhere, fee], select, price, question) == [best, fee]
+    # Not a sentence outside the question's topic, nor one from another passage.
+    outside = replace(fee, typed=False)
+    assert select_giving_the_asked_kind([best, elsewhere, outside], select, price, question) == [best]
