@@ -208,7 +208,8 @@ def organisation_spans(text: str, profile: RegionProfile | None = None) -> list[
                 index += 2
             else:
                 break
-        if index < len(words) and words[index].group() == "län" and text[run[-1].end() : words[index].start()].isspace():
+        county = index < len(words) and words[index].group() == "län"
+        if county and text[run[-1].end() : words[index].start()].isspace():
             run.append(words[index])  # a county's name: "Region Kalmar län", "Kalmar län"
             index += 1
         # "I Olofström", "De regionala": a capitalised function word starts a sentence, not a name.
@@ -224,7 +225,8 @@ def organisation_spans(text: str, profile: RegionProfile | None = None) -> list[
             and any(_is_place(w, rules) or _ORG_WORD.search(w) for w in capitalised)
             and not all(_is_place(w, rules) for w in capitalised)
         ):
-            spans.append((run[0].start(), run[-1].end(), _without_genitive(text[run[0].start() : run[-1].end()], rules)))
+            start, end = run[0].start(), run[-1].end()
+            spans.append((start, end, _without_genitive(text[start:end], rules)))
     for match in rules.place_institution.finditer(text):
         if not any(start <= match.start() < end for start, end, _ in spans):
             spans.append((match.start(), match.end(), match.group()))
@@ -303,6 +305,7 @@ def extract(chunks: Sequence[Chunk], profile: RegionProfile | None = None) -> li
             for heading in reversed(chunk.heading_path)
             for *_, name in organisation_spans(_repair(heading, capitalised), profile)
         )
+        own_region = _rules(profile, _region_name(chunk, profile))  # who "regionen" is here
         for sentence in split_sentences(chunk.text):
             repaired = _repair(sentence, capitalised)
             responsible = table_row_actors(sentence)
@@ -311,8 +314,7 @@ def extract(chunks: Sequence[Chunk], profile: RegionProfile | None = None) -> li
                 continue
             spans = organisation_spans(repaired, profile)
             masked = _mask(repaired, spans)
-            generic = _generic_actors(masked, _rules(profile, _region_name(chunk, profile)))
-            mentioned = sorted([(start, name) for start, _, name in spans] + generic)
+            mentioned = sorted([(start, name) for start, _, name in spans] + _generic_actors(masked, own_region))
             actors = responsible or _unique(name for _, name in mentioned) or heading_orgs[:1]
             places, region_wide = _municipalities(sentence, profile)
             commitment = Commitment(
