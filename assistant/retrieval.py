@@ -24,8 +24,8 @@ from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import ScoredSentence, idf_function
 from kulturplan.language import (
-    as_a_written_question, content_terms, diacritics_key, is_english, is_stopword, stem, tokens, use_vocabulary,
-    with_diacritics,
+    as_a_written_question, content_terms, diacritics_key, general_frequency, is_english, is_stopword, stem, tokens,
+    use_vocabulary, with_diacritics,
 )  # fmt: skip
 from kulturplan.lexical import (
     LexicalIndex, closest_word, load_or_build, vocabulary_by_diacritics_key, vocabulary_by_length,
@@ -102,7 +102,10 @@ class Bm25Index:
                 return restored
             if len(word) < MIN_CORRECTED_LENGTH or is_stopword(word):
                 return word
-            return closest_word(term, self.buckets, TYPO_CUTOFF) or word
+            closest = closest_word(term, self.buckets, TYPO_CUTOFF)
+            # A word more common in Swedish than the documents' closest one is no misspelling of it:
+            # "nämns" (is mentioned) stays, not "nämnd" (a committee); "komun" becomes "kommun".
+            return closest if closest and general_frequency(closest) >= general_frequency(word) else word
 
         return re.sub(r"\w+", fix, question)
 

@@ -181,3 +181,15 @@ def test_the_lexical_dir_setting_puts_the_saved_index_in_a_shared_folder(setting
     folder = index_folder(shared, store.version())
     assert folder.is_relative_to(tmp_path / "shared") and is_saved(folder)
     assert not (settings.data_dir / "lexical").exists()
+
+
+def test_a_word_more_common_in_swedish_than_the_documents_closest_is_no_misspelling(settings):
+    from assistant.retrieval import Bm25Index
+    from kulturplan.chunks import Chunk
+
+    text = "Regionala utvecklingsnämnden beslutar om bidrag till varje kommun och nämnd i länet."
+    chunk = Chunk("doc", "a.txt", "A", "txt", 0, text, (), 0, len(text))
+    index = Bm25Index(LexicalIndex.build([chunk]), settings.generic_word_rule)
+    # "komun" is a misspelt "kommun"; "nämns" (is mentioned) is a word of its own, not "nämnd".
+    assert index.correct_spelling("Vilka bidrag får varje komun?") == "Vilka bidrag får varje kommun?"
+    assert index.correct_spelling("Vilka bidrag nämns?") == "Vilka bidrag nämns?"
