@@ -84,10 +84,13 @@ def select_giving_the_asked_kind(
     strongest = max(ranked, key=lambda sentence: sentence.score)
     if gives_the_asked_kind([strongest], kinds, question):
         return select([sentence for sentence in ranked if sentence.scope == strongest.scope])
-    best = next((sentence for sentence in ranked if sentence in chosen), None)
+    orders = {sentence.order for sentence in chosen}  # a sentence's place in the reading order is its identity
+    best = next((sentence for sentence in ranked if sentence.order in orders), None)
+    if best is None:
+        return chosen
     giving = next((
         sentence for sentence in ranked
-        if best and sentence.n == best.n and sentence.typed and sentence not in chosen
+        if sentence.n == best.n and sentence.typed and sentence.order not in orders
         and gives_the_asked_kind([sentence], kinds, question)
     ), None)  # fmt: skip
     return sorted([*chosen, giving], key=lambda sentence: sentence.order) if giving else chosen

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -136,22 +136,26 @@ class _Rules:
     generic_actors: tuple[tuple[re.Pattern[str], str], ...]
 
 
+_REGIONEN = re.compile(r"\bregionen\b")
+
+
 @lru_cache(maxsize=8)
-def _rules(profile: RegionProfile, region_name: str = "") -> _Rules:
-    """`region_name`: who "regionen" is (the profile's own region unless said)."""
+def _rules(profile: RegionProfile) -> _Rules:
     places = profile.all_places
     alternatives = "|".join(re.escape(p) for p in sorted(places))
     return _Rules(
         places=places,
         place_institution=re.compile(rf"\b(?:{alternatives})\s+{_INSTITUTION_WORDS}\b"),
-        generic_actors=((re.compile(r"\bregionen\b"), region_name or profile.name), *_GENERIC_ACTORS),
+        generic_actors=((_REGIONEN, profile.name), *_GENERIC_ACTORS),
     )
 
 
-def _region_name(chunk: Chunk, profile: RegionProfile) -> str:
-    """Who "regionen" is in `chunk`: the region its document is about ("Region Kalmar län" in Kalmar
+def _rules_in(chunk: Chunk, rules: _Rules, profile: RegionProfile) -> _Rules:
+    """`rules` with "regionen" the region `chunk`'s document is about ("Region Kalmar län" in Kalmar
     läns plan, which other regions' plans beside the region's own make plain), else the profile's."""
-    return f"Region {chunk.region}" if chunk.region and chunk.region != profile.region else profile.name
+    if not chunk.region or chunk.region == profile.region:
+        return rules
+    return replace(rules, generic_actors=((_REGIONEN, f"Region {chunk.region}"), *_GENERIC_ACTORS))
 
 
 def _vocabulary(chunks: Sequence[Chunk], rules: _Rules) -> set[str]:
@@ -176,7 +180,12 @@ def _repair(text: str, capitalised: set[str]) -> str:
 
 
 def _is_place(word: str, rules: _Rules) -> bool:
-    return word in rules.places or (word.endswith("s") and word[:-1] in rules.places)
+    return word in rules.places or _is_place_genitive(word, rules)
+
+
+def _is_place_genitive(word: str, rules: _Rules) -> bool:
+    """A place's name in the genitive: "Blekinges", "Kronobergs"."""
+    return word.endswith("s") and word[:-1] in rules.places
 
 
 def organisation_spans(text: str, profile: RegionProfile | None = None) -> list[tuple[int, int, str]]:
@@ -238,7 +247,7 @@ def _without_genitive(name: str, rules: _Rules) -> str:
     samordnar …" is Region Blekinge's doing, "lokaler för Musik i Blekinges föreställningar" are for
     Musik i Blekinge ("Blekinges" is a place's genitive)."""
     *_, last = name.split()
-    return name[:-1] if " " in name and last.endswith("s") and last[:-1] in rules.places else name
+    return name[:-1] if " " in name and _is_place_genitive(last, rules) else name
 
 
 def _mask(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
@@ -305,7 +314,7 @@ def extract(chunks: Sequence[Chunk], profile: RegionProfile | None = None) -> li
             for heading in reversed(chunk.heading_path)
             for *_, name in organisation_spans(_repair(heading, capitalised), profile)
         )
-        own_region = _rules(profile, _region_name(chunk, profile))  # who "regionen" is here
+        own_region = _rules_in(chunk, rules, profile)  # who "regionen" is here
         for sentence in split_sentences(chunk.text):
             repaired = _repair(sentence, capitalised)
             responsible = table_row_actors(sentence)
