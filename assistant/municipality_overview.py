@@ -2,15 +2,21 @@
 
 Read from the index without an LLM: the passages flagged with the municipality (`m_<name>`
 metadata) give the sentences that mention it, grouped by section heading; the region-wide passages
-(`region_wide` metadata) give, apart, the offers that reach every municipality. The result is plain
-dataclasses; the UI only presents them (and escapes every text).
+(`region_wide` metadata) give, apart, the offers that reach every municipality. A question naming
+no time asks about the present (assistant.scope): documents of a plan period that ended before the
+current one began (the previous plan, its follow-up) are kept apart, as `earlier`, not mixed with
+today's. The municipality's own documents come first. The result is plain dataclasses; the UI only
+presents them (and escapes every text).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
+from assistant.scope import before_current, current_period
 from kulturplan.chunks import Chunk
 from kulturplan.language import content_terms, split_sentences
 from kulturplan.region import RegionProfile, metadata_key
@@ -50,15 +56,21 @@ class MunicipalityOverview:
     municipality: str
     local: tuple[SectionGroup, ...]  # sentences naming the municipality
     region_wide: tuple[SectionGroup, ...]  # offers for the whole county (not repeated from `local`)
+    # Sentences naming the municipality in documents of earlier plan periods, when later ones name it too.
+    earlier: tuple[SectionGroup, ...] = ()
 
     @property
     def mentioned(self) -> bool:
         return bool(self.local)
 
 
-def _ordered(chunks: list[Chunk]) -> list[Chunk]:
+def _ordered(chunks: list[Chunk], municipality: str, profile: RegionProfile) -> list[Chunk]:
+    """Unique chunks in reading order, the municipality's own documents (their title names it) first."""
     unique = {c.id: c for c in chunks}
-    return sorted(unique.values(), key=lambda c: (c.source, c.position))
+    return sorted(
+        unique.values(),
+        key=lambda c: (municipality not in profile.find_municipalities(c.title), c.source, c.position),
+    )
 
 
 def _group(mentions: list[Mention]) -> tuple[SectionGroup, ...]:
@@ -110,24 +122,45 @@ def reaches_whole_region(chunk: Chunk, sentence: str, profile: RegionProfile) ->
     return not regions or profile.region in regions
 
 
-def municipality_overview(store: "ChunkStore", municipality: str, profile: RegionProfile) -> MunicipalityOverview:
-    """The municipality's own sentences and, apart, the region-wide ones, grouped by section."""
+def municipality_overview(
+    store: "ChunkStore", municipality: str, profile: RegionProfile, today: date | None = None
+) -> MunicipalityOverview:
+    """The municipality's own sentences and, apart, the region-wide ones, grouped by section; those
+    of earlier plan periods apart again, unless no later document names the municipality."""
     if municipality not in profile.municipalities:
         raise ValueError(f"okänd kommun: {municipality!r}")
-    local: list[Mention] = []
+    own_chunks = _ordered(store.chunks_where({metadata_key(municipality): True}), municipality, profile)
+    wide_chunks = _ordered(store.chunks_where({"region_wide": True}), municipality, profile)
+    current = current_period([*own_chunks, *wide_chunks], profile, today or date.today())
     seen: set[tuple[str, str]] = set()
-    for chunk in _ordered(store.chunks_where({metadata_key(municipality): True})):
+    named = _mentions(own_chunks, seen, lambda chunk, sentence: speaks_of(sentence, municipality, profile))
+    reaching = _mentions(wide_chunks, seen, lambda chunk, sentence: reaches_whole_region(chunk, sentence, profile))
+    local, earlier = _split_by_period(named, current)
+    wide, wide_earlier = _split_by_period(reaching, current)
+    if not local:  # an earlier plan is all that names the municipality: that is what is known of it
+        local, earlier = earlier, []
+    return MunicipalityOverview(municipality, _group(local), _group(wide or wide_earlier), _group(earlier))
+
+
+def _mentions(
+    chunks: list[Chunk], seen: set[tuple[str, str]], keeps: Callable[[Chunk, str], bool]
+) -> list[tuple[Chunk, Mention]]:
+    """The chunks' sentences `keeps`, each once (`seen` is shared between the local and region-wide reading)."""
+    found = []
+    for chunk in chunks:
         for sentence in _sentences(chunk):
-            if speaks_of(sentence, municipality, profile) and (chunk.id, sentence) not in seen:
+            if keeps(chunk, sentence) and (chunk.id, sentence) not in seen:
                 seen.add((chunk.id, sentence))
-                local.append(_mention(chunk, sentence))
-    wide: list[Mention] = []
-    for chunk in _ordered(store.chunks_where({"region_wide": True})):
-        for sentence in _sentences(chunk):
-            if reaches_whole_region(chunk, sentence, profile) and (chunk.id, sentence) not in seen:
-                seen.add((chunk.id, sentence))
-                wide.append(_mention(chunk, sentence))
-    return MunicipalityOverview(municipality, _group(local), _group(wide))
+                found.append((chunk, _mention(chunk, sentence)))
+    return found
+
+
+def _split_by_period(
+    found: list[tuple[Chunk, Mention]], current: tuple[int, int] | None
+) -> tuple[list[Mention], list[Mention]]:
+    """(mentions of the current period or undated documents, mentions of earlier periods' documents)."""
+    earlier = [m for chunk, m in found if before_current(chunk, current)]
+    return [m for chunk, m in found if not before_current(chunk, current)], earlier
 
 
 def answer_lines(

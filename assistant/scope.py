@@ -88,9 +88,16 @@ def scope_factor(chunk: Chunk, wanted: QuestionScope, current: Period | None) ->
         if _names_a_year(chunk, wanted.single_years):
             return factor
         factor *= max(_named_period_factor(period, named, named in wanted.single_years) for named in wanted.periods)
-    elif current is not None and period[1] < current[0]:
+    elif before_current(chunk, current):
         factor *= OLDER_PERIOD_FACTOR
     return factor
+
+
+def before_current(chunk: Chunk, current: Period | None) -> bool:
+    """Whether the chunk's document belongs to a period that ended before the current one started
+    (the previous plan, its follow-up): what a question naming no time does not ask about."""
+    period = _period_of(chunk)
+    return current is not None and period is not None and period[1] < current[0]
 
 
 def _names_a_year(chunk: Chunk, years: frozenset[Period]) -> bool:

@@ -78,3 +78,45 @@ def test_overview_and_its_answer_leave_out_the_county_list_and_other_regions(set
     answer = assistant.ask("Vilken kultur finns i Ronneby?", generator="extractive")
     assert "Konsthall visar samtidskonst" in answer.text and "kulturkonserter i hela länet" in answer.text
     assert "fem kommuner" not in answer.text and "Kalmar" not in answer.text
+
+
+def test_overview_keeps_earlier_plan_periods_apart_and_the_municipalitys_own_documents_first(settings, store, tmp_path):
+    """A question naming no time asks about today: the previous plan's figures for Ronneby are shown
+    apart (the tab), not in the chat's answer; a municipality only the previous plan names keeps them."""
+    from datetime import date
+
+    from assistant.engine import Assistant
+    from ingest.pipeline import Ingestor
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a_kulturplan_blekinge_2020_2023.md").write_text(
+        "# Regional kulturplan för Blekinge 2020–2023\n\n## Kommunerna\n\n"
+        "Ronneby bibliotek hade 96 400 besök 2018.\n\nOlofström har ett bruksmuseum.\n",
+        encoding="utf-8",
+    )
+    (folder / "b_kulturplan_blekinge_2024_2027.md").write_text(
+        "# Regional kulturplan för Blekinge 2024–2027\n\n## Kommunerna\n\n"
+        "Ronneby bibliotek hade 164 300 besök 2022.\n\nMusik i Blekinge ger kulturkonserter i hela länet.\n",
+        encoding="utf-8",
+    )
+    (folder / "c_ronneby_kulturprogram_2022_2026.md").write_text(
+        "# Ronneby kommuns kulturprogram 2022–2026\n\n## Kulturlivet\n\nKulturnatten i Ronneby lockar tusentals besökare.\n",
+        encoding="utf-8",
+    )
+    assert Ingestor(settings, store, FakeEmbedder()).run([folder], progress=False).ok
+    today = date(2025, 6, 1)
+
+    ronneby = municipality_overview(store, "Ronneby", PROFILE, today)
+    local = [m.sentence for group in ronneby.local for m in group.mentions]
+    earlier = [m.sentence for group in ronneby.earlier for m in group.mentions]
+    assert local == ["Kulturnatten i Ronneby lockar tusentals besökare.", "Ronneby bibliotek hade 164 300 besök 2022."]
+    assert earlier == ["Ronneby bibliotek hade 96 400 besök 2018."]
+    olofstrom = municipality_overview(store, "Olofström", PROFILE, today)
+    assert [m.sentence for g in olofstrom.local for m in g.mentions] == ["Olofström har ett bruksmuseum."]
+    assert olofstrom.earlier == ()
+
+    assistant = Assistant(settings.model_copy(update={"answerability_threshold": 0.0}), store=store, embedder=FakeEmbedder())
+    answer = assistant.ask("Vilken kultur finns i Ronneby?", generator="extractive").text
+    assert "164 300" in answer and "96 400" not in answer
+    assert answer.index("Kulturnatten") < answer.index("164 300")  # the municipality's own programme first

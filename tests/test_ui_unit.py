@@ -422,6 +422,9 @@ def test_overview_escapes_document_text():
     for raw in ("<script>", "<img", "<b>T", "<i>S", "<h1>Rubrik"):
         assert raw not in page
     assert "&lt;h1&gt;Rubrik&lt;/h1&gt;" in page and "&lt;b&gt;T&lt;/b&gt; · &lt;i&gt;S&lt;/i&gt;, s. 2" in page
+    assert "tidigare planperioder" not in page
+    with_earlier = render_overview(MunicipalityOverview("Ronneby", (group,), (group,), (group,)), load_profile())
+    assert "Ur tidigare planperioder" in with_earlier and "<script>" not in with_earlier
 
 
 def test_app_has_the_commitment_and_municipality_tabs(handlers, fake_index):

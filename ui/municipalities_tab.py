@@ -56,10 +56,17 @@ def render_overview(overview: MunicipalityOverview | None, profile: RegionProfil
         wide += render_groups(overview.region_wide, 4)
     else:
         wide = f'<p class="kp-ov-none">Dokumenten beskriver inga erbjudanden för {whole}.</p>'
+    earlier = (
+        f'<section class="kp-ov-earlier" aria-labelledby="kp-ov-earlier-h"><h3 id="kp-ov-earlier-h">Ur tidigare '
+        f"planperioder</h3><p>Det här skrevs om {name} i dokument vars period har gått ut.</p>"
+        f"{render_groups(overview.earlier, 4)}</section>"
+        if overview.earlier else ""
+    )  # fmt: skip
     return (
         f'<div class="kp-overview" aria-live="polite"><h2>Kultur i {name}</h2>'
         f'<section class="kp-ov-local" aria-labelledby="kp-ov-local-h"><h3 id="kp-ov-local-h">Det dokumenten säger om {name}</h3>{local}</section>'
-        f'<section class="kp-ov-region" aria-labelledby="kp-ov-region-h"><h3 id="kp-ov-region-h">För {whole}</h3>{wide}</section></div>'
+        f'<section class="kp-ov-region" aria-labelledby="kp-ov-region-h"><h3 id="kp-ov-region-h">För {whole}</h3>{wide}</section>'
+        f"{earlier}</div>"
     )
 
 
