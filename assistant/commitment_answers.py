@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
+from assistant.scope import current_period, question_scope, scope_factor
+from kulturplan.chunks import Chunk
 from kulturplan.commitments import Commitment, CommitmentStore, find_areas
 from kulturplan.region import RegionProfile
 
@@ -18,6 +21,12 @@ from kulturplan.region import RegionProfile
 _ASKS_FOR_COMMITMENTS = re.compile(r"\båtagande\w*|\bvad ska\b.*\bgöra\b|\bcommitment\w*", re.IGNORECASE)
 # "Hur många åtaganden …?" asks for the count as well as the list.
 _ASKS_HOW_MANY = re.compile(r"\b(?:hur många|how many)\b", re.IGNORECASE)
+# "… i handlingsplanen" asks for the action plan's commitments: the documents so titled (or named).
+_NAMES_ACTION_PLAN = re.compile(r"\b(?:handlingsplan\w*|action plan\w*)", re.IGNORECASE)
+# With no actor, area or place, only the plural asks for the document's list ("Vilka åtaganden finns i
+# handlingsplanen?"); "ett åtagande i handlingsplanen" asks about one ("Vem får ändra tidplanen för …?").
+_ASKS_FOR_THE_LIST = re.compile(r"\båtaganden(?:a)?\b|\bcommitments\b", re.IGNORECASE)
+ACTION_PLAN = "handlingsplan"
 # "Regionen" in a question means the regional level as a whole (the region and the regional
 # cultural organisations), so it does not narrow the list to one actor (RegionProfile.names_whole_region).
 
@@ -29,6 +38,7 @@ class CommitmentQuery:
     municipality: str | None
     whole_region: str = ""  # the profile's label for the whole county ("hela Blekinge")
     counted: bool = False  # the question asks how many
+    document: str | None = None  # a kind of document the question names ("handlingsplan")
 
     @property
     def label(self) -> str:
@@ -46,10 +56,15 @@ def parse(question: str, store: CommitmentStore, profile: RegionProfile) -> Comm
     if not _ASKS_FOR_COMMITMENTS.search(question):
         return None
     lowered = question.casefold()
+    document = ACTION_PLAN if _NAMES_ACTION_PLAN.search(question) else None
+    lists_document = document is not None and bool(_ASKS_FOR_THE_LIST.search(question))
     # The longest name that fits wins; among equally long spellings ("Kommunernas …" and "kommunernas
-    # …"), the same one on every run.
+    # …"), the same one on every run. A name in the genitive before the document names its owner, not
+    # an actor: "Region Blekinges handlingsplan".
     actors = sorted(store.actors(), key=lambda a: (-len(a), a))
     actor = next((a for a in actors if a.casefold() in lowered), None)
+    if actor and document and re.search(rf"{re.escape(actor)}s\s+{_NAMES_ACTION_PLAN.pattern}", question, re.IGNORECASE):
+        actor = None
     whole_region = actor is None and profile.names_whole_region(question)
     # "Musik i Blekinge" names an actor, not the area music: look for areas outside the actor's name.
     rest = re.sub(re.escape(actor), " ", question, flags=re.IGNORECASE) if actor else question
@@ -57,18 +72,42 @@ def parse(question: str, store: CommitmentStore, profile: RegionProfile) -> Comm
     places = profile.find_municipalities(question)
     query = CommitmentQuery(
         actor, areas[0] if areas else None, places[0] if places else None, profile.region_wide_label,
-        counted=bool(_ASKS_HOW_MANY.search(question)),
+        counted=bool(_ASKS_HOW_MANY.search(question)), document=document,
     )
-    return query if (query.actor or query.area or query.municipality or whole_region) else None
+    return query if (query.actor or query.area or query.municipality or whole_region or lists_document) else None
 
 
 def find(query: CommitmentQuery, store: CommitmentStore) -> list[Commitment]:
-    return store.query(actor=query.actor, area=query.area, municipality=query.municipality)
+    """The commitments the query asks for; in a named action plan, its table's rows, when it has any
+    (the prose around the table says how the plan is followed up: it commits no one)."""
+    found = store.query(actor=query.actor, area=query.area, municipality=query.municipality)
+    if query.document is None:
+        return found
+    found = [c for c in found if query.document in f"{c.title} {c.source}".casefold()]
+    with_rows = {c.doc_id for c in found if c.kind == "åtagande"}
+    return [c for c in found if c.doc_id not in with_rows or c.kind == "åtagande"]
+
+
+def keep_to_scope(
+    question: str, commitments: list[Commitment], chunks: dict[str, Chunk], profile: RegionProfile,
+    today: date | None = None,
+) -> list[Commitment]:
+    """The commitments of the region and plan period the question names or implies (assistant.scope):
+    Region Blekinge's commitments are not another region's plan's sentences naming it, nor the previous
+    period's. A question naming a period or another region gets nothing when nothing is of it; one
+    naming neither keeps every commitment when none is of the current period (that is all there is)."""
+    today = today or date.today()
+    read = [chunks[c.chunk_id] for c in commitments]
+    wanted = question_scope(question, read, profile, today)
+    current = current_period(read, profile, today)
+    in_scope = [c for c in commitments if scope_factor(chunks[c.chunk_id], wanted, current) == 1.0]
+    named = wanted.periods or {region for _, region, _ in profile.region_mentions(question)} - {profile.region}
+    return in_scope if in_scope or named else commitments
 
 
 def list_answer(query: CommitmentQuery, commitments: list[Commitment], numbers: dict[str, int], english: bool) -> str:
-    """The answer text: a heading, then per document (action-plan tables first) one cited item per
-    commitment (`numbers`: chunk id -> [n]), so every item says which plan it belongs to. For "hur
+    """The answer text: a heading, then per document (action-plan tables first) its title and one cited
+    item per commitment (`numbers`: chunk id -> [n]), so every item says which plan it belongs to. For "hur
     många …?" each document's line says how many it lists: the documents are counted apart, since an
     action plan's table and a plan's prose are not commitments of one kind."""
     by_document: dict[str, list[Commitment]] = {}
@@ -76,15 +115,20 @@ def list_answer(query: CommitmentQuery, commitments: list[Commitment], numbers: 
         by_document.setdefault(c.title or c.source, []).append(c)
     single = len(by_document) == 1
     total = _count(len(commitments), query.counted and single, english)
-    heading = (
-        f"The culture plan's commitments for {query.label}{total} (quoted in Swedish):"
-        if english
-        else f"Det här åtar sig kulturplanen för {query.label}{total}:"
-    )
+    document_only = bool(query.document) and not (query.actor or query.area or query.municipality)
+    if document_only:
+        # The action plan's own list: "Åtagandena i Handlingsplan för … 2024–2025, 31 åtaganden:"
+        name = next(iter(by_document)) if single else ("the action plans" if english else "handlingsplanerna")
+        heading = f"The commitments of {name}{total} (quoted in Swedish):" if english else f"Åtagandena i {name}{total}:"
+    elif english:
+        heading = f"The culture plan's commitments for {query.label}{total} (quoted in Swedish):"
+    else:
+        heading = f"Det här åtar sig kulturplanen för {query.label}{total}:"
     lines = [heading]
     for title, items in by_document.items():
-        if not single:
-            lines.append(f"{'From' if english else 'Ur'} {title}{_count(len(items), query.counted, english)}:")
+        if not (single and document_only):  # every item says which plan it belongs to
+            count = _count(len(items), query.counted and not single, english)
+            lines.append(f"{'From' if english else 'Ur'} {title}{count}:")
         lines += [f"- {c.sentence.rstrip('.')} [{numbers[c.chunk_id]}]." for c in items]
     return "\n".join(lines)
 

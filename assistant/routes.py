@@ -160,6 +160,7 @@ class CommitmentListRoute(Route):
             return None
         chunks = assistant.store.chunks_by_id(list(dict.fromkeys(c.chunk_id for c in found)))
         found = [c for c in found if c.chunk_id in chunks]  # the store may lag behind a running ingest
+        found = commitment_answers.keep_to_scope(question.text, found, chunks, assistant.profile)
         if not found:
             return None
         order = list(dict.fromkeys(c.chunk_id for c in found))

@@ -427,7 +427,8 @@ def test_commitment_question_is_answered_as_a_complete_cited_list(indexed):
     assert "samordnar också utbudet i kommunerna för Kultur i vården" in answer.text
     assert llm.calls == [] and answer.generator == "åtaganden"
     assert_citations_consistent(answer)
-    for line in answer.text.splitlines()[1:]:
+    assert answer.text.splitlines()[1] == f"Ur {answer.citations[0].title}:"  # the plan each item belongs to
+    for line in answer.text.splitlines()[2:]:
         n = int(re.search(r"\[(\d+)\]", line).group(1))
         assert re.sub(r"^- |\s*\[\d+\]\.?$", "", line) in answer.citations[n - 1].text
 
