@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from assistant.scope import current_period, question_scope, scope_factor
-from kulturplan.chunks import Chunk
+from assistant.scope import current_period, names_time, question_scope, scope_factor
+from kulturplan.chunks import Chunk, periods_in
 from kulturplan.commitments import Commitment, CommitmentStore, find_areas
 from kulturplan.region import RegionProfile
 
@@ -39,6 +39,7 @@ class CommitmentQuery:
     whole_region: str = ""  # the profile's label for the whole county ("hela Blekinge")
     counted: bool = False  # the question asks how many
     document: str | None = None  # a kind of document the question names ("handlingsplan")
+    year: int | None = None  # the one year the question names ("Vilka åtaganden ska genomföras 2025?")
 
     @property
     def label(self) -> str:
@@ -48,6 +49,8 @@ class CommitmentQuery:
             label += f" inom {self.area}"
         if self.municipality:
             label += f" i {self.municipality}"
+        if self.year:
+            label += f" år {self.year}"
         return label
 
 
@@ -57,7 +60,9 @@ def parse(question: str, store: CommitmentStore, profile: RegionProfile) -> Comm
         return None
     lowered = question.casefold()
     document = ACTION_PLAN if _NAMES_ACTION_PLAN.search(question) else None
-    lists_document = document is not None and bool(_ASKS_FOR_THE_LIST.search(question))
+    years = {start for kind, start, _ in periods_in(question) if kind == "year"}
+    year = years.pop() if len(years) == 1 else None
+    lists_plan = (document is not None or year is not None) and bool(_ASKS_FOR_THE_LIST.search(question))
     # The longest name that fits wins; among equally long spellings ("Kommunernas …" and "kommunernas
     # …"), the same one on every run. A name in the genitive before the document names its owner, not
     # an actor: "Region Blekinges handlingsplan".
@@ -72,20 +77,33 @@ def parse(question: str, store: CommitmentStore, profile: RegionProfile) -> Comm
     places = profile.find_municipalities(question)
     query = CommitmentQuery(
         actor, areas[0] if areas else None, places[0] if places else None, profile.region_wide_label,
-        counted=bool(_ASKS_HOW_MANY.search(question)), document=document,
+        counted=bool(_ASKS_HOW_MANY.search(question)), document=document, year=year,
     )
-    return query if (query.actor or query.area or query.municipality or whole_region or lists_document) else None
+    return query if (query.actor or query.area or query.municipality or whole_region or lists_plan) else None
 
 
 def find(query: CommitmentQuery, store: CommitmentStore) -> list[Commitment]:
-    """The commitments the query asks for; in a named action plan, its table's rows, when it has any
-    (the prose around the table says how the plan is followed up: it commits no one)."""
+    """The commitments the query asks for: of the year it names, those naming a time holding it ("År:
+    2024–2025" for 2025); in a named action plan, its table's rows, when it has any (the prose around
+    the table says how the plan is followed up: it commits no one)."""
     found = store.query(actor=query.actor, area=query.area, municipality=query.municipality)
+    if query.year is not None:
+        found = [c for c in found if _is_of_year(c, query.year)]
     if query.document is None:
         return found
     found = [c for c in found if query.document in f"{c.title} {c.source}".casefold()]
     with_rows = {c.doc_id for c in found if c.kind == "åtagande"}
     return [c for c in found if c.doc_id not in with_rows or c.kind == "åtagande"]
+
+
+def _is_of_year(commitment: Commitment, year: int) -> bool:
+    """A table row whose times hold the year ("År: 2024–2025" for 2025), or a sentence naming the year
+    itself ("under 2025"): a plan period's span in prose ("Under planperioden 2024–2027 ska …") sets
+    no one's work for the year."""
+    times = periods_in(commitment.sentence)
+    if commitment.kind != "åtagande":
+        times = [time for time in times if time[0] != "span"]
+    return names_time(("year", year, year), times)
 
 
 def keep_to_scope(

@@ -95,3 +95,13 @@ def test_one_commitment_of_the_action_plan_is_no_list_question(assistant):
     """ "ett åtagande i handlingsplanen" asks about one row's handling, not for the plan's list."""
     answer = assistant.ask("Vem får ändra tidplanen för ett enskilt åtagande i handlingsplanen?", generator="extractive")
     assert answer.generator != "åtaganden"
+
+
+def test_the_commitments_of_a_year_are_the_rows_and_sentences_of_that_year(assistant):
+    answer = assistant.ask("Vilka åtaganden ska genomföras 2025?", generator="extractive")
+    assert answer.generator == "åtaganden" and answer.text.startswith("Det här åtar sig kulturplanen för hela Blekinge år 2025:")
+    assert [line for line in items(answer.text)] == [
+        "- 2 – Åtagande: Starta sångstunder på särskilda boenden; Ansvarig: Musik i Blekinge; År: 2025 [1]."
+    ]
+    counted = assistant.ask("Hur många åtaganden har Region Blekinge 2024?", generator="extractive")
+    assert counted.text.splitlines()[0] == "Det här åtar sig kulturplanen för Region Blekinge år 2024, 2 åtaganden:"
