@@ -13,6 +13,7 @@ from assistant.evidence import (
     ScoredSentence, asked_kinds, asks_quantity, counted_terms, gives_kind, names_any, names_the_kind,
     role_terms,
 )  # fmt: skip
+from assistant.table_rows import parse_row
 
 
 # A passive verb's agent ("kan beslutas av kulturchefen", "drivs av hembygdsföreningen") says who
@@ -79,8 +80,10 @@ def select_giving_the_asked_kind(
     passage that gives it joins the selection: "Avgiften är 600 kronor per termin." shares few of the
     question's words, but stands in the passage the answer comes from."""
     chosen = select(ranked)
-    if not ranked or not kinds or gives_the_asked_kind(chosen, kinds, question):
+    if not ranked or not kinds:
         return chosen
+    if gives_the_asked_kind(chosen, kinds, question):
+        return _about_the_answer(chosen, kinds, question)
     strongest = max(ranked, key=lambda sentence: sentence.score)
     if gives_the_asked_kind([strongest], kinds, question):
         return select([sentence for sentence in ranked if sentence.scope == strongest.scope])
@@ -94,3 +97,18 @@ def select_giving_the_asked_kind(
         and gives_the_asked_kind([sentence], kinds, question)
     ), None)  # fmt: skip
     return sorted([*chosen, giving], key=lambda sentence: sentence.order) if giving else chosen
+
+
+def _about_the_answer(chosen: list[ScoredSentence], kinds: frozenset[str], question: str) -> list[ScoredSentence]:
+    """The chosen sentences of the passages holding a thing of an asked kind, with the others of those
+    passages (the context); a sentence of another passage holding none only shares the question's
+    words ("När startade Blekinge museum?" is not answered by "Ett gemensamt intresse finns att starta
+    ett museum i Ronneby"). Any such thing counts here, not only one counting what is asked ("Juryn
+    består av sju unga" answers "Hur många ledamöter …?"), as does a passive verb's agent ("kan beslutas av
+    kulturchefen"). List items and table rows stay: they were
+    chosen as a whole."""
+    answering = {
+        s.n for s in chosen
+        if gives_the_asked_kind([s], kinds, question) or any(gives_kind(s.text, kind, question) for kind in kinds)
+    }  # fmt: skip
+    return [s for s in chosen if s.n in answering or s.is_item or parse_row(s.text) is not None]

@@ -502,3 +502,28 @@ def test_a_sentence_of_the_answer_s_own_passage_gives_what_the_selection_lacks()
     # Not a sentence outside the question's topic, nor one from another passage.
     outside = replace(fee, typed=False)
     assert select_giving_the_asked_kind([best, elsewhere, outside], select, price, question) == [best]
+
+
+def test_a_passage_holding_nothing_of_the_asked_kind_leaves_the_answer():
+    """ "När startade Blekinge museum?": the sentence sharing the question's words in another passage,
+    with no time in it, does not join the passage that says when; its context sentence does."""
+    from assistant.asked_kind import select_giving_the_asked_kind
+
+    def sentence(text: str, n: int, order: int, score: float) -> ScoredSentence:
+        return ScoredSentence(n, order, text, "Museet", 0.6, 1.0, False, score)
+
+    stray = sentence("Flera aktörer vill starta ett museum i Ronneby.", 1, 0, 0.95)
+    base = sentence("Blekinge museum har sin bas i Karlskrona.", 2, 1, 0.93)
+    started = sentence("Museet började som en museiförening 1899.", 2, 2, 0.92)
+    question, when = "När startade Blekinge museum sin verksamhet?", frozenset({"date"})
+
+    def select(ranked):
+        return select_sentences(ranked, 0.05, 3, question)
+
+    assert select([stray, base, started]) == [stray, base, started]
+    assert select_giving_the_asked_kind([stray, base, started], select, when, question) == [base, started]
+    # Any thing of the kind keeps its passage, also one not counting what is asked.
+    jury = sentence("Juryn består av sju unga från länets kommuner.", 1, 0, 0.95)
+    members = sentence("Arvodet till juryns ledamöter är 500 kronor.", 2, 1, 0.93)
+    many = frozenset({"number"})
+    assert select_giving_the_asked_kind([jury, members], select, many, "Hur många ledamöter har juryn?") == [jury, members]
