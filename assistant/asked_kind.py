@@ -103,10 +103,9 @@ def _about_the_answer(chosen: list[ScoredSentence], kinds: frozenset[str], quest
     """The chosen sentences of the passages holding a thing of an asked kind, with the others of those
     passages (the context); a sentence of another passage holding none only shares the question's
     words ("När startade Blekinge museum?" is not answered by "Ett gemensamt intresse finns att starta
-    ett museum i Ronneby"). Any such thing counts here, not only one counting what is asked ("Juryn
-    består av sju unga" answers "Hur många ledamöter …?"), as does a passive verb's agent ("kan beslutas av
-    kulturchefen"). List items and table rows stay: they were
-    chosen as a whole."""
+    ett museum i Ronneby"). Any such thing counts here, also one not counting what is asked ("Juryn
+    består av sju unga" answers "Hur många ledamöter …?"), and so does a passive verb's agent ("kan
+    beslutas av kulturchefen"). List items and table rows stay: they were chosen as a whole."""
     answering = {
         s.n for s in chosen
         if gives_the_asked_kind([s], kinds, question) or any(gives_kind(s.text, kind, question) for kind in kinds)

@@ -483,19 +483,24 @@ def test_the_one_sentence_between_two_chosen_sentences_of_a_passage_joins_them()
     assert film not in chosen
 
 
+def under(heading: str, text: str, n: int, order: int, score: float, typed: bool = True) -> ScoredSentence:
+    """A sentence of passage `n` under `heading`, its passage's dense similarity 0.6, coverage 1."""
+    return ScoredSentence(n, order, text, heading, 0.6, 1.0, typed, score)
+
+
+def selector(question: str):
+    """The selection of the answers' defaults (margin 0.05, three sentences) for `question`."""
+    return lambda ranked: select_sentences(ranked, 0.05, 3, question)
+
+
 def test_a_sentence_of_the_answer_s_own_passage_gives_what_the_selection_lacks():
     from assistant.asked_kind import select_giving_the_asked_kind
 
-    def sentence(text: str, n: int, order: int, score: float, typed: bool = True) -> ScoredSentence:
-        return ScoredSentence(n, order, text, "Kulturskolan", 0.6, 1.0, typed, score)
-
-    best = sentence("Karlskrona kulturskola hade 1 450 elever läsåret 2022/23.", 1, 0, 1.07)
-    fee = sentence("Avgiften är 600 kronor per termin för ett ämne.", 1, 1, 0.95)
-    elsewhere = sentence("Budgeten för kulturskolan är 38,6 miljoner kronor.", 2, 2, 0.96)
+    best = under("Kulturskolan", "Karlskrona kulturskola hade 1 450 elever läsåret 2022/23.", 1, 0, 1.07)
+    fee = under("Kulturskolan", "Avgiften är 600 kronor per termin för ett ämne.", 1, 1, 0.95)
+    elsewhere = under("Kulturskolan", "Budgeten för kulturskolan är 38,6 miljoner kronor.", 2, 2, 0.96)
     question, price = "Vad kostar det att gå i kulturskolan?", frozenset({"number"})
-
-    def select(ranked):
-        return select_sentences(ranked, 0.05, 3, question)
+    select = selector(question)
 
     assert select([best, elsewhere, fee]) == [best]  # a count is no price
     assert select_giving_the_asked_kind([best, elsewhere, fee], select, price, question) == [best, fee]
@@ -509,21 +514,16 @@ def test_a_passage_holding_nothing_of_the_asked_kind_leaves_the_answer():
     with no time in it, does not join the passage that says when; its context sentence does."""
     from assistant.asked_kind import select_giving_the_asked_kind
 
-    def sentence(text: str, n: int, order: int, score: float) -> ScoredSentence:
-        return ScoredSentence(n, order, text, "Museet", 0.6, 1.0, False, score)
-
-    stray = sentence("Flera aktörer vill starta ett museum i Ronneby.", 1, 0, 0.95)
-    base = sentence("Blekinge museum har sin bas i Karlskrona.", 2, 1, 0.93)
-    started = sentence("Museet började som en museiförening 1899.", 2, 2, 0.92)
+    stray = under("Museet", "Flera aktörer vill starta ett museum i Ronneby.", 1, 0, 0.95, typed=False)
+    base = under("Museet", "Blekinge museum har sin bas i Karlskrona.", 2, 1, 0.93, typed=False)
+    started = under("Museet", "Museet började som en museiförening 1899.", 2, 2, 0.92, typed=False)
     question, when = "När startade Blekinge museum sin verksamhet?", frozenset({"date"})
-
-    def select(ranked):
-        return select_sentences(ranked, 0.05, 3, question)
+    select = selector(question)
 
     assert select([stray, base, started]) == [stray, base, started]
     assert select_giving_the_asked_kind([stray, base, started], select, when, question) == [base, started]
     # Any thing of the kind keeps its passage, also one not counting what is asked.
-    jury = sentence("Juryn består av sju unga från länets kommuner.", 1, 0, 0.95)
-    members = sentence("Arvodet till juryns ledamöter är 500 kronor.", 2, 1, 0.93)
+    jury = under("Juryn", "Juryn består av sju unga från länets kommuner.", 1, 0, 0.95, typed=False)
+    members = under("Juryn", "Arvodet till juryns ledamöter är 500 kronor.", 2, 1, 0.93, typed=False)
     many = frozenset({"number"})
     assert select_giving_the_asked_kind([jury, members], select, many, "Hur många ledamöter har juryn?") == [jury, members]
