@@ -54,7 +54,7 @@ def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str]
     ("Vem får besluta om …?", no role asked) is said by a passive verb's agent too."""
     if sentence.elsewhere:
         return False
-    if kind == "name" and not role and _PASSIVE_AGENT.search(sentence.text):
+    if _names_who_acts(sentence, kind, role):
         return True
     if not gives_kind(sentence.text, kind, question):
         return False
@@ -64,6 +64,11 @@ def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str]
     if kind == "number" and counted:
         return names_any(counted, read)
     return kind != "name" or not role or names_the_kind(role, read)
+
+
+def _names_who_acts(sentence: ScoredSentence, kind: str, role: set[str]) -> bool:
+    """A passive verb's agent answering "who" when no role is asked ("kan beslutas av kulturchefen")."""
+    return kind == "name" and not role and bool(_PASSIVE_AGENT.search(sentence.text))
 
 
 def select_giving_the_asked_kind(
@@ -106,8 +111,9 @@ def _about_the_answer(chosen: list[ScoredSentence], kinds: frozenset[str], quest
     ett museum i Ronneby"). Any such thing counts here, also one not counting what is asked ("Juryn
     består av sju unga" answers "Hur många ledamöter …?"), and so does a passive verb's agent ("kan
     beslutas av kulturchefen"). List items and table rows stay: they were chosen as a whole."""
+    role = role_terms(question)
     answering = {
-        s.n for s in chosen
-        if gives_the_asked_kind([s], kinds, question) or any(gives_kind(s.text, kind, question) for kind in kinds)
+        s.n for s in chosen for kind in kinds
+        if gives_kind(s.text, kind, question) or (not s.elsewhere and _names_who_acts(s, kind, role))
     }  # fmt: skip
     return [s for s in chosen if s.n in answering or s.is_item or parse_row(s.text) is not None]

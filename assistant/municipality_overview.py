@@ -67,10 +67,9 @@ class MunicipalityOverview:
 def _ordered(chunks: list[Chunk], municipality: str, profile: RegionProfile) -> list[Chunk]:
     """Unique chunks in reading order, the municipality's own documents (their title names it) first."""
     unique = {c.id: c for c in chunks}
-    return sorted(
-        unique.values(),
-        key=lambda c: (municipality not in profile.find_municipalities(c.title), c.source, c.position),
-    )
+    # Each title is read once, not once a chunk: a municipality has thousands of chunks in a large index.
+    own = {title for title in {c.title for c in unique.values()} if municipality in profile.find_municipalities(title)}
+    return sorted(unique.values(), key=lambda c: (c.title not in own, c.source, c.position))
 
 
 def _group(mentions: list[Mention]) -> tuple[SectionGroup, ...]:
@@ -159,8 +158,11 @@ def _split_by_period(
     found: list[tuple[Chunk, Mention]], current: tuple[int, int] | None
 ) -> tuple[list[Mention], list[Mention]]:
     """(mentions of the current period or undated documents, mentions of earlier periods' documents)."""
-    earlier = [m for chunk, m in found if before_current(chunk, current)]
-    return [m for chunk, m in found if not before_current(chunk, current)], earlier
+    present: list[Mention] = []
+    earlier: list[Mention] = []
+    for chunk, mention in found:
+        (earlier if before_current(chunk, current) else present).append(mention)
+    return present, earlier
 
 
 def answer_lines(
