@@ -113,7 +113,8 @@ class Assistant:
         """The passages an answer is built from: hybrid retrieval, then `reranked` by their sentences,
         except for a plain place question, which the place's own passages answer whatever they say."""
         retrieval = self.retriever.retrieve(question, max_passages=max_passages, municipality=municipality)
-        return retrieval if self.keeps_place_passages(retrieval) else self.reranked(retrieval)
+        chosen = retrieval if self.keeps_place_passages(retrieval) else self.reranked(retrieval)
+        return self.retriever.with_lists_continued(chosen)
 
     def keeps_place_passages(self, retrieval: Retrieval, question: str | None = None) -> bool:
         """A plain place question ("Vilken kultur finns i X?") is answered from its place's passages;

@@ -48,7 +48,7 @@ _ASKS = [
                           r"vilken andel)\b", re.IGNORECASE)),
     # "När" and "when" ask at the start of the question or of one of its parts ("… och när?"); inside
     # a clause they join it ("Hur gammal måste man vara när personalen gått hem?").
-    ("date", re.compile(r"(?:^|[,;:]\s*|\b(?:och|samt|eller|sedan|från|till|and|since)\s+)(?:när|when)\b|"
+    ("date", re.compile(r"(?:^|[,;:]\s*|\b(?:och|samt|eller|sedan|sen|från|till|and|since)\s+)(?:när|when)\b|"
                         r"\b(?:vilket år|vilken dag|vilket datum|vilken vecka|vilken månad|"
                         r"(?:what|which) (?:year|day|date|week|month))\b", re.IGNORECASE)),
     ("name", re.compile(r"\b(vem|vilka personer|vems|who|whom)\b", re.IGNORECASE)),
@@ -263,19 +263,19 @@ def _is_item(sentence: str) -> bool:
 
 
 def _outline_units(units: list[tuple[int, str, str]], passages: list[Passage]) -> set[int]:
-    """The units of a section's outline: a list introduced by a heading above the passage's own
-    ("3 Prioriterade områden:" over "- 3.1 Barn och unga – Kulturgarantin" … in the chunk of 3.1;
-    ingest.chunking lists a section's subsections so). It names sections, and says nothing of what
-    the passage's own heading and the document's title are about, so their words are not lent to it:
-    "Vad innebär Kulturgarantin …?" is answered by 3.1's text, not by the list of the section's parts."""
+    """The units of a section's outline: a list introduced by a heading of the passage's path ("3
+    Prioriterade områden:" over "- 3.1 Barn och unga" … in the chunk of 3.1, or "§ 44 Kulturpris:"
+    over "- Beslut" in the chunk of § 44; ingest.chunking lists a section's subsections so). It names
+    sections, and says nothing of what the passage's own heading and the document's title are about,
+    so their words are not lent to it: "Vad innebär Kulturgarantin …?" is answered by 3.1's text."""
     found: set[int] = set()
     listing, passage = False, 0
     for order, (n, text, _) in enumerate(units):
-        ancestors = set(passages[n - 1].chunk.heading_path[:-1])
+        headings = set(passages[n - 1].chunk.heading_path)
         if n != passage:  # a list does not go on into the next passage
             listing, passage = False, n
         if is_introduction(text):
-            listing = text.rstrip().rstrip(":").strip() in ancestors
+            listing = text.rstrip().rstrip(":").strip() in headings
         elif not _is_item(text):
             listing = False
         if listing:

@@ -67,6 +67,7 @@ class GroundingState:
     refused: bool = False
     events: list[Event] = field(default_factory=list)
     said: set[str] = field(default_factory=set)  # content terms of the sentences kept so far
+    items: set[str] = field(default_factory=set)  # the source list items kept so far, as written
 
     def new_number(self, original: int) -> int:
         if original not in self.order:
@@ -202,7 +203,7 @@ class Grounder:
             marker = "- " if unit.lstrip().startswith(("-", "•", "*")) else ""
             unit, claim = marker + copied, copied
         terms = content_terms(claim)
-        if terms and terms <= self.state.said:
+        if self._repeats(unit, claim, terms, keep):
             self.state.events.append(event(EventKind.REPEAT_DROPPED, sentence=claim))
             return None
         self.state.said |= terms
@@ -211,6 +212,16 @@ class Grounder:
             self.state.supporting.setdefault(n, [])
             self.state.supporting[n] += self._supporting_sentences(claim, n)
         return _with_citations(unit, [self.state.new_number(n) for n in keep])
+
+    def _repeats(self, unit: str, claim: str, terms: set[str], cited: list[int]) -> bool:
+        """Whether the unit says nothing the answer has not said. An item of a source's list repeats
+        only itself: "Region Kronoberg" is an item of its own after "Regionteatern Blekinge Kronoberg"."""
+        if self._source_item(unit, cited):
+            item = without_marker(claim).rstrip(" .").casefold()
+            repeated = item in self.state.items
+            self.state.items.add(item)
+            return repeated
+        return bool(terms) and terms <= self.state.said
 
     def _copied_sentence(self, claim: str, cited: list[int]) -> str | None:
         """The source sentence the claim copies, as the source writes it: when only a few stray words

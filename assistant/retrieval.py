@@ -20,16 +20,18 @@ import numpy as np
 
 from assistant.scope import rerank_by_scope
 from assistant.types import Passage
+from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
-from assistant.evidence import ScoredSentence, idf_function
+from assistant.evidence import MIN_PREFIX, ScoredSentence, idf_function
 from kulturplan.language import (
-    as_a_written_question, content_terms, diacritics_key, general_frequency, is_english, is_stopword, stem, tokens,
-    use_vocabulary, with_diacritics,
+    QUESTION_WORDS, SWEDISH_STOPWORDS, as_a_written_question, content_terms, general_frequency, is_english,
+    is_list_item, is_stopword, stem, tokens, use_vocabulary,
 )  # fmt: skip
 from kulturplan.lexical import (
     LexicalIndex, closest_word, load_or_build, vocabulary_by_diacritics_key, vocabulary_by_length,
 )  # fmt: skip
+from kulturplan.spelling import diacritics_key, has_diacritics, swedish_spelling, with_diacritics
 from kulturplan.store import ChunkStore
 from kulturplan.vocabulary import CorpusVocabulary, GenericWordRule
 
@@ -89,8 +91,13 @@ class Bm25Index:
     def correct_spelling(self, question: str) -> str:
         """Replace words the documents lack by the documents' closest word ("språksteget" -> "språksteg"),
         first by the same word with å, ä and ö ("fran" -> "från", "paga" -> "pågå": a keyboard without
-        them), also a short or a function word, but not in an English question."""
+        them), also a short or a function word, but not in an English question. In a question typed
+        without any å, ä or ö, a Swedish word so typed is a reading too ("fullmaktige" ->
+        "fullmäktige", a word the documents hold only in compounds); of the readings, the one most
+        common in Swedish is taken ("ronnby" is "ronneby", not "rönnby"), a content word before a
+        function word ("vandor" is "vändor", not "vad")."""
         swedish = not is_english(question)
+        keyboard_without_diacritics = swedish and not has_diacritics(question)
 
         def fix(match: re.Match) -> str:
             word = match.group(0)
@@ -100,9 +107,10 @@ class Bm25Index:
             spelled = self.by_diacritics_key.get(diacritics_key(word), ()) if swedish else ()
             if restored := with_diacritics(word, spelled):
                 return restored
-            if len(word) < MIN_CORRECTED_LENGTH or is_stopword(word):
-                return word
-            return self._misspelt(word) or word
+            readings = [swedish_spelling(word) if keyboard_without_diacritics else None]
+            if len(word) >= MIN_CORRECTED_LENGTH and not is_stopword(word):
+                readings.append(self._misspelt(word))
+            return max(filter(None, readings), key=_likelier_reading, default=word)
 
         return re.sub(r"\w+", fix, question)
 
@@ -122,6 +130,7 @@ class Bm25Index:
         return [
             word for word in self._unindexed_content_words(question)
             if not self._close_term(term := stem(word)) and not self._compound_of_known(term)
+            and not self._ends_a_compound(term)
         ]  # fmt: skip
 
     def foreign_words(self, question: str) -> list[str]:
@@ -142,6 +151,29 @@ class Bm25Index:
         start = bisect.bisect_left(stems, term)
         return len(term) >= 3 and start < len(stems) and stems[start].startswith(term)
 
+    @cached_property
+    def chunk_ids_by_place(self) -> dict[tuple[str, int], str]:
+        """Every chunk's id by its document and position (`Chunk.id` begins with both)."""
+        by_place = {}
+        for chunk_id in self.lexical.ids:
+            doc_id, position, _ = chunk_id.rsplit("-", 2)
+            by_place[doc_id, int(position)] = chunk_id
+        return by_place
+
+    @cached_property
+    def _reversed_stems(self) -> list[str]:
+        """Every stem spelt backwards, in order: the stems that end with a word are one slice of it."""
+        return sorted(term[::-1] for term in self.all_stems)
+
+    def _ends_a_compound(self, term: str) -> bool:
+        """A document word ends with the term: Swedish compounds name their kind last, so the
+        documents hold "fullmäktige" in "kommunfullmäktige" (as word coverage counts it, from as
+        many letters)."""
+        backwards = term[::-1]
+        stems = self._reversed_stems
+        start = bisect.bisect_left(stems, backwards)
+        return len(term) >= MIN_PREFIX and start < len(stems) and stems[start].startswith(backwards)
+
     def _compound_of_known(self, term: str) -> bool:
         """A Swedish compound of two words the documents use ("konstnärsresidenset" = konstnär + residens)."""
         for cut in range(MIN_COMPOUND_PART, len(term) - MIN_COMPOUND_PART + 1):
@@ -154,6 +186,25 @@ class Bm25Index:
     def search(self, question: str, k: int) -> list[tuple[str, float]]:
         """(chunk id, score) of the best lexical matches."""
         return self.lexical.search(question, k)
+
+
+def _last_line(text: str, test: Callable[[str], bool]) -> bool:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return bool(lines) and test(lines[-1])
+
+
+def _goes_on_with_a_list(chunk: Chunk) -> bool:
+    """The chunk's text, below the headings it repeats, begins with a list item."""
+    headings = set(chunk.heading_path)
+    body = [line.strip() for line in chunk.text.splitlines() if line.strip() and line.strip() not in headings]
+    return bool(body) and is_list_item(body[0])
+
+
+def _likelier_reading(word: str) -> tuple[bool, float]:
+    """How likely a reading of a typed word is: a typed content word misspells a function word less
+    often than it lacks its diacritics; else the reading more common in Swedish."""
+    function_word = word in SWEDISH_STOPWORDS or word in QUESTION_WORDS
+    return not function_word, general_frequency(word)
 
 
 class HybridRetriever:
@@ -253,6 +304,27 @@ class HybridRetriever:
             foreign_words=foreign,
             vector=vector,
         )
+
+    def with_lists_continued(self, retrieval: Retrieval) -> Retrieval:
+        """`retrieval` with the next chunk of each passage whose list runs on past its end, when that
+        chunk goes on with the list and is not among the passages: a long list spans chunks, and an
+        answer gives the whole list (assistant.selection). The next chunk keeps its passage's scores."""
+        chunk_ids = self.bm25().chunk_ids_by_place
+        have = {p.chunk.id for p in retrieval.passages}
+        wanted: dict[str, Passage] = {}
+        for passage in retrieval.passages:
+            chunk = passage.chunk
+            next_id = chunk_ids.get((chunk.doc_id, chunk.position + 1))
+            if next_id and next_id not in have and _last_line(chunk.text, is_list_item):
+                wanted.setdefault(next_id, passage)
+        if not wanted:
+            return retrieval
+        added = [
+            replace(wanted[chunk_id], chunk=chunk, via_municipality=False)
+            for chunk_id, chunk in self.store.chunks_by_id(list(wanted)).items()
+            if chunk.heading_path == wanted[chunk_id].chunk.heading_path and _goes_on_with_a_list(chunk)
+        ]
+        return replace(retrieval, passages=[*retrieval.passages, *added]) if added else retrieval
 
     def _select(self, candidates: list[Passage], limit: int, municipalities: tuple[str, ...]) -> list[Passage]:
         """Few, deduplicated passages: a named municipality's own passages first, then the best rest."""

@@ -19,7 +19,7 @@ from assistant.evidence import ScoredSentence, asked_kinds, holds_kind, term_mat
 from assistant.table_rows import Row, parse_row, rows_naming_the_question
 from kulturplan.language import is_introduction, stem, tokens
 
-MAX_ITEMS = 12  # a list or table the best sentence belongs to is given whole, up to this many items
+MAX_ITEMS = 30  # a list or table the best sentence belongs to is given whole, up to this many items
 # "Vilka fokusområden ...?" asks for several things of a kind: the noun after the plural interrogative.
 _ASKED_PLURAL = re.compile(r"\b(?:vilka|which)\s+(\w+)", re.IGNORECASE)
 ANSWER_PASSAGES = 3  # the passages of the best sentences, where a list introducing the asked noun is looked for
@@ -125,17 +125,22 @@ def in_list(sentence: ScoredSentence) -> bool:
 def _whole_list(ranked: list[ScoredSentence], anchor: ScoredSentence) -> list[ScoredSentence]:
     """The list `anchor` belongs to (or introduces) in its passage: introduction and items."""
     same_passage = sorted((s for s in ranked if s.n == anchor.n), key=lambda s: s.order)
-    start = _list_start(same_passage, anchor)  # never after the anchor
+    if anchor.is_item:
+        start = _list_start(same_passage, anchor)  # never after the anchor
+        intro = [s for s in same_passage if s.order < anchor.order and is_introduction(s.text)][-1:]
+    else:
+        # An introduction's list follows it: items above it belong to another list (a section's
+        # outline above "Följande verksamheter får stöd:").
+        start, intro = anchor.order, [anchor]
     # The list ends where another one is introduced ("Fokusområden:" after the last goal).
     end = next((s.order for s in same_passage if s.order > anchor.order and is_introduction(s.text)), None)
     items = [s for s in same_passage if s.is_item and s.order >= start and (end is None or s.order < end)]
     if end is None and items:
         items += _items_continued(ranked, anchor)
-    intro = [s for s in same_passage if s.order < anchor.order and is_introduction(s.text)][-1:]
     if not items and not anchor.is_item:
         # "Visionen för kulturen i Blekinge är:" introduces the sentence after it, not a list.
         items = [s for s in same_passage if s.order > anchor.order][:1]
-    chosen = (intro + [anchor] if not anchor.is_item else intro) + items[:MAX_ITEMS]
+    chosen = intro + items[:MAX_ITEMS]
     return sorted(dict.fromkeys(chosen), key=lambda s: s.order)
 
 

@@ -76,26 +76,6 @@ def without_diacritics(word: str) -> str:
     return "".join(c for c in bare if not unicodedata.combining(c))
 
 
-def diacritics_key(word: str) -> str:
-    """The stem of the word written without diacritics ("pågå", "paga" -> "pag"): a question typed
-    on a keyboard without å, ä and ö meets the documents' words on this key."""
-    return stem(without_diacritics(word))
-
-
-def with_diacritics(word: str, stems: Iterable[str]) -> str | None:
-    """The word as written with the diacritics of one of `stems` (the documents' stems on its key),
-    when that spelling is more common in Swedish than the word as typed: "paga" -> "pågå",
-    "lange" -> "länge" (not "långe"); "kallas" stays, though "käll" shares its key."""
-    typed = word.lower()
-    spelled = {
-        candidate + typed[len(candidate) :]
-        for candidate in stems
-        if len(candidate) <= len(typed) and without_diacritics(candidate) == typed[: len(candidate)]
-    }
-    best = max(spelled, key=general_frequency, default=None)
-    return best if best is not None and general_frequency(best) > general_frequency(typed) else None
-
-
 def tokens(text: str) -> list[str]:
     """Lower-cased words."""
     return _TOKEN.findall(text.lower())

@@ -284,12 +284,15 @@ def vocabulary_by_length(document_frequency: dict[str, int]) -> dict[int, list[s
 
 
 def vocabulary_by_diacritics_key(stems: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """The stems holding diacritics by their key without them (`diacritics_key`): "läng" (länge) and
-    "lång" share one."""
+    """The stems holding diacritics by their keys without them: "läng" (länge) and "lång" share one.
+    A stem is keyed as written bare ("ordför" -> "ordfor", the stem of a typed "ordforande") and as
+    the stem of that ("pågå" -> "paga" -> "pag", the stem of a typed "paga"): the stemmer reads a word
+    differently without its diacritics, and `diacritics_key` of a typed word meets either."""
     keyed: dict[str, list[str]] = {}
     for word in stems:
         if not word.isascii() and (bare := without_diacritics(word)) != word:
-            keyed.setdefault(stem(bare), []).append(word)
+            for key in dict.fromkeys((bare, stem(bare))):
+                keyed.setdefault(key, []).append(word)
     return {key: tuple(words) for key, words in keyed.items()}
 
 

@@ -145,3 +145,25 @@ def test_ci_evaluation_extractive_on_the_development_corpus_meets_thresholds(tmp
     corpus = _build(DEVCORPUS / "build.py", tmp_path / "devcorpus")
     report = _eval_with_thresholds(tmp_path, DEVCORPUS / "questions_dev.jsonl", corpus, "devcorpus")
     assert report["overall"]["questions"] >= 100
+
+
+def test_typed_in_haste_variants_keep_the_gold_and_change_only_the_typing(tmp_path):
+    from evals.typo_variants import main
+
+    rows = [
+        {"id": "a", "question": "När öppnar Kulturhuset i Ronneby?", "answerable": True, "must_include": [["maj"]], "tags": ["fact"]},
+        {"id": "b", "question": "What is it?", "answerable": True, "must_include": [["x"]], "tags": ["english"]},
+        {"id": "c", "question": "Vem?", "answerable": False, "must_include": [], "tags": ["unanswerable"]},
+        {"id": "d", "question": "Och i Olofström?", "answerable": True, "must_include": [["y"]], "tags": ["followup"],
+         "history": [{"role": "user", "content": "När öppnar Kulturhuset?"}]},
+    ]  # fmt: skip
+    split = tmp_path / "split.jsonl"
+    split.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    main([str(tmp_path / "out"), str(split)])
+    read = {p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines()] for p in (tmp_path / "out").glob("*.jsonl")}
+    assert read["lower_case"][0]["question"] == "när öppnar kulturhuset i ronneby"
+    assert read["without_diacritics"][0]["question"] == "nar oppnar kulturhuset i ronneby"
+    assert read["letter_dropped"][0]["question"] != read["lower_case"][0]["question"]
+    assert len(read["letter_dropped"][0]["question"]) == len(read["lower_case"][0]["question"]) - 1
+    for variant in read.values():
+        assert [(v["id"][:2], v["must_include"]) for v in variant] == [("a-", [["maj"]])]

@@ -149,7 +149,8 @@ def test_closest_word_agrees_with_a_full_scan():
 
 
 def test_a_word_typed_without_diacritics_is_spelled_as_the_documents_spell_it():
-    from kulturplan.language import diacritics_key, stem, with_diacritics
+    from kulturplan.language import stem
+    from kulturplan.spelling import diacritics_key, with_diacritics
     from kulturplan.lexical import vocabulary_by_diacritics_key
 
     assert diacritics_key("pågå") == diacritics_key("paga") and diacritics_key("från") == diacritics_key("fran")
@@ -161,6 +162,46 @@ def test_a_word_typed_without_diacritics_is_spelled_as_the_documents_spell_it():
     assert with_diacritics("lange", keyed[diacritics_key("lange")]) == "länge"
     # A word more common as typed stays: "kallas" is no misspelt "källas".
     assert with_diacritics("kallas", keyed.get(diacritics_key("kallas"), ())) is None
+
+
+def test_a_word_the_stemmer_reads_otherwise_without_diacritics_still_meets_the_documents_spelling():
+    from kulturplan.language import stem
+    from kulturplan.spelling import diacritics_key, with_diacritics
+    from kulturplan.lexical import vocabulary_by_diacritics_key
+
+    # "ordförande" stems to "ordför"; "ordforande" to "ordfor", which the stemmer shortens further
+    # when it reads "ordfor" again: the stem is keyed both ways.
+    keyed = vocabulary_by_diacritics_key([stem(w) for w in ("ordförande", "förvaltningsområde", "pågå")])
+    assert with_diacritics("ordforande", keyed[diacritics_key("ordforande")]) == "ordförande"
+    assert with_diacritics("paga", keyed[diacritics_key("paga")]) == "pågå"
+    # Neither spelling is a word Swedish at large knows: the documents' spelling is taken.
+    assert with_diacritics("forvaltningsomrade", keyed[diacritics_key("forvaltningsomrade")]) == "förvaltningsområde"
+
+
+def test_a_word_typed_without_diacritics_reads_as_the_swedish_word_so_typed():
+    from kulturplan.spelling import has_diacritics, spellings_with_diacritics, swedish_spelling
+
+    assert swedish_spelling("fullmaktige") == "fullmäktige" and swedish_spelling("omgangen") == "omgången"
+    assert swedish_spelling("sommar") is None  # more common as typed
+    assert has_diacritics("Vad är det?") and not has_diacritics("vad ar det")
+    assert len(spellings_with_diacritics("manga")) == 9 and spellings_with_diacritics("a" * 7) == []
+
+
+def test_spelling_correction_restores_diacritics_only_in_swedish_questions_typed_without_them(settings):
+    from assistant.retrieval import Bm25Index
+    from kulturplan.chunks import Chunk
+
+    text = "Vad kostar det? Det kostar mycket. Planen antogs i Ronneby och gäller för kommunfullmäktige."
+    chunk = Chunk("doc", "a.txt", "A", "txt", 0, text, (), 0, len(text))
+    bm25 = Bm25Index(LexicalIndex.build([chunk]), settings.generic_word_rule)
+    assert bm25.correct_spelling("nar antogs planen av fullmaktige") == "när antogs planen av fullmäktige"
+    # One å, ä or ö: the keyboard has them, and a word the documents lack is taken as typed.
+    assert "fullmaktige" in bm25.correct_spelling("När antogs planen av fullmaktige?")
+    # A misspelt document word more common in Swedish than the word's reading with diacritics.
+    assert bm25.correct_spelling("vilken kultur finns i ronnby") == "vilken kultur finns i ronneby"
+    # A function word misspelt ("mycke"), but a content word is no misspelt function word ("vad")
+    # when it reads as a Swedish word without diacritics.
+    assert bm25.correct_spelling("hur mycke kostar tva extra vandor") == "hur mycket kostar två extra vändor"
 
 
 def test_a_municipality_search_survives_chunks_deleted_since_the_index_was_saved(indexed):
@@ -193,3 +234,46 @@ def test_a_word_more_common_in_swedish_than_the_documents_closest_is_no_misspell
     # "komun" is a misspelt "kommun"; "nämns" (is mentioned) is a word of its own, not "nämnd".
     assert index.correct_spelling("Vilka bidrag får varje komun?") == "Vilka bidrag får varje kommun?"
     assert index.correct_spelling("Vilka bidrag nämns?") == "Vilka bidrag nämns?"
+
+
+def test_a_word_the_documents_hold_as_a_compounds_last_part_is_not_absent(settings):
+    from assistant.retrieval import Bm25Index
+    from kulturplan.chunks import Chunk
+
+    text = "Planen antogs av kommunfullmäktige i februari."
+    chunk = Chunk("doc", "a.txt", "A", "txt", 0, text, (), 0, len(text))
+    index = Bm25Index(LexicalIndex.build([chunk]), settings.generic_word_rule)
+    # Swedish compounds name their kind last: "fullmäktige" is in "kommunfullmäktige".
+    assert index.unknown_words("När antogs planen av fullmäktige?") == []
+    assert index.unknown_words("När antogs planen av kulturrådet?") == ["kulturrådet"]
+
+
+def test_a_list_running_past_its_chunk_brings_the_chunk_it_goes_on_in(tmp_path):
+    from assistant.retrieval import Retrieval
+    from assistant.types import Passage
+    from kulturplan.config import load_settings
+
+    settings = load_settings(data_dir=tmp_path / "data", chunk_max_tokens=32)
+    store = ChunkStore.open(settings)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    items = "\n".join(f"- Förening nummer {n} i Blekinge" for n in range(1, 31))
+    text = f"# Plan\n\n## Remissinstanser\n\nFöljande lämnade remissvar:\n\n{items}\n\n## Annat\n\nText om annat.\n"
+    (folder / "plan.md").write_text(text, encoding="utf-8")
+    Ingestor(settings, store, FakeEmbedder()).run([folder], progress=False)
+    retriever = HybridRetriever(settings, ChunkStore.open(settings), FakeEmbedder())
+    listing = sorted((c for c in store.all_chunks() if c.heading_path[-1] == "Remissinstanser"), key=lambda c: c.position)
+    assert len(listing) >= 3  # the list spans chunks
+
+    def retrieved(*chunks):
+        passages = [Passage(chunk, 0.5, dense=0.7) for chunk in chunks]
+        return Retrieval("Vilka lämnade remissvar?", passages, passages, (), 0.0, [])
+
+    continued = retriever.with_lists_continued(retrieved(listing[0]))
+    assert [p.chunk.id for p in continued.passages] == [listing[0].id, listing[1].id]
+    assert continued.passages[1].dense == 0.7  # its passage's scores
+    # A chunk already among the passages is not added again; the section's last chunk brings nothing
+    # (the next one is another section's).
+    both = retrieved(listing[0], listing[1])
+    assert retriever.with_lists_continued(both).passages == [*both.passages, *retrieved(listing[2]).passages]
+    assert retriever.with_lists_continued(retrieved(listing[-1])).passages == retrieved(listing[-1]).passages

@@ -527,3 +527,49 @@ def test_a_passage_holding_nothing_of_the_asked_kind_leaves_the_answer():
     members = under("Juryn", "Arvodet till juryns ledamöter är 500 kronor.", 2, 1, 0.93, typed=False)
     many = frozenset({"number"})
     assert select_giving_the_asked_kind([jury, members], select, many, "Hur många ledamöter har juryn?") == [jury, members]
+
+
+def test_an_introductions_list_is_the_items_after_it_not_a_list_above_it():
+    # A section's outline (a list of its parts) above "Följande verksamheter får stöd:" is another list.
+    outline = [prose("7 Verksamheter och ekonomi:", 1, 0, 0.5), sentence("- 7.1 Verksamheter", 1, 1, 0.5),
+               sentence("- 7.2 Budget", 1, 2, 0.5)]  # fmt: skip
+    intro = prose("Följande verksamheter får stöd:", 1, 3, 0.9)
+    items = [sentence(f"• Verksamhet {n}, regional verksamhet", 1, 4 + n, 0.6) for n in range(20)]
+    chosen = select_sentences([*outline, intro, *items], 0.05, 3, "Vilka verksamheter får stöd?")
+    # A long list is given whole (a remiss list has a few dozen parties).
+    assert [s.text for s in chosen] == [intro.text, *(s.text for s in items)]
+
+
+def test_an_item_of_a_sources_list_repeats_only_itself():
+    from assistant.grounding import Grounder
+    from assistant.types import Passage
+    from kulturplan.chunks import Chunk
+
+    text = "Remissvar lämnade:\n\n• Regionteatern Blekinge Kronoberg\n\n• Region Kronoberg\n\n• Region Skåne"
+    grounder = Grounder([Passage(Chunk("d", "plan.md", "Plan", "md", 0, text, ("Remiss",), 0, len(text)), 1.0)])
+    assert grounder.check("- Regionteatern Blekinge Kronoberg [1]") is not None
+    # Its words were all said, in the item before, but it is an item of its own.
+    assert grounder.check("- Region Kronoberg [1]") == "- Region Kronoberg [1]"
+    assert grounder.check("- Region Kronoberg [1]") is None  # the same item twice
+    # A sentence that says only what was said is a repeat.
+    assert grounder.check("Regionteatern Blekinge Kronoberg och Region Kronoberg [1].") is None
+
+
+def test_a_sections_chunk_that_is_its_outline_answers_no_question_but_one_for_the_list():
+    """A paragraph of minutes with no text of its own: its chunk lists its parts under its own heading."""
+    from assistant.evidence import EvidenceScorer
+
+    outline = "§ 44 Kulturpris 2024:\n- Sammanfattning\n- Beslut\n- Motivering"
+    decision = "Kulturnämnden beslutar att tilldela Björkholmens spelmanslag kulturpriset 2024."
+    passages = [_passage(decision, "Beslut", 0.7, "protokoll.txt"), _passage(outline, "§ 44 Kulturpris 2024", 0.7, "protokoll.txt")]
+    scored = EvidenceScorer().score("Vem fick kulturpriset 2024?", passages, lambda t: 1.0)
+    assert {s.text for s in scored if s.outline} == {"§ 44 Kulturpris 2024:", "- Sammanfattning", "- Beslut", "- Motivering"}
+    chosen = select_sentences(scored, 0.2, 5, "Vem fick kulturpriset 2024?")
+    assert [s.text for s in chosen] == [decision]
+
+
+def test_since_when_asks_for_a_date_also_as_it_is_spoken():
+    from assistant.evidence import asked_kinds
+
+    for question in ("Sedan när är Karlskrona förvaltningsområde?", "sen när är karlskrona förvaltningsområde"):
+        assert asked_kinds(question) == {"date"}
