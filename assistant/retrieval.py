@@ -188,9 +188,9 @@ class Bm25Index:
         return self.lexical.search(question, k)
 
 
-def _last_line(text: str, test: Callable[[str], bool]) -> bool:
+def _ends_with_a_list_item(text: str) -> bool:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return bool(lines) and test(lines[-1])
+    return bool(lines) and is_list_item(lines[-1])
 
 
 def _goes_on_with_a_list(chunk: Chunk) -> bool:
@@ -315,7 +315,7 @@ class HybridRetriever:
         for passage in retrieval.passages:
             chunk = passage.chunk
             next_id = chunk_ids.get((chunk.doc_id, chunk.position + 1))
-            if next_id and next_id not in have and _last_line(chunk.text, is_list_item):
+            if next_id and next_id not in have and _ends_with_a_list_item(chunk.text):
                 wanted.setdefault(next_id, passage)
         if not wanted:
             return retrieval
