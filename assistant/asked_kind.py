@@ -51,8 +51,9 @@ def _gives(sentence: ScoredSentence, kind: str, question: str, counted: set[str]
     sentence or the heading it stands under. A sentence naming only other places than the question
     asks about gives nothing ("Olofströms kulturskola har 310 elever" for Sölvesborg's). A price
     is a sum of money ("Vad kostar kulturskolan?" is not answered by "1 450 elever"). Who acts
-    ("Vem får besluta om …?", no role asked) is said by a passive verb's agent too."""
-    if sentence.elsewhere:
+    ("Vem får besluta om …?", no role asked) is said by a passive verb's agent too. A section's
+    outline names parts of a document, numbered ("3.1 Folkbiblioteken 2018"), and gives nothing."""
+    if sentence.elsewhere or sentence.outline:
         return False
     if _names_who_acts(sentence, kind, role):
         return True
@@ -83,7 +84,8 @@ def select_giving_the_asked_kind(
     keeps to that sentence's scope instead ("När bildades Konstresurscentrum Blekinge?": only the
     follow-up of 2020–2023 says when). Else the best-ranked sentence of the best sentence's own
     passage that gives it joins the selection: "Avgiften är 600 kronor per termin." shares few of the
-    question's words, but stands in the passage the answer comes from."""
+    question's words, but stands in the passage the answer comes from; a section's outline chosen
+    beside it leaves."""
     chosen = select(ranked)
     if not ranked or not kinds:
         return chosen
@@ -101,7 +103,10 @@ def select_giving_the_asked_kind(
         if sentence.n == best.n and sentence.typed and sentence.order not in orders
         and gives_the_asked_kind([sentence], kinds, question)
     ), None)  # fmt: skip
-    return sorted([*chosen, giving], key=lambda sentence: sentence.order) if giving else chosen
+    if giving is None:
+        return chosen
+    # A section's outline chosen beside it named only parts of the document (`_gives`).
+    return sorted([*(s for s in chosen if not s.outline), giving], key=lambda sentence: sentence.order)
 
 
 def _about_the_answer(chosen: list[ScoredSentence], kinds: frozenset[str], question: str) -> list[ScoredSentence]:

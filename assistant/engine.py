@@ -23,6 +23,7 @@ from assistant.prompts import rewrite_messages
 from assistant.queue import ModelQueue, QueueStatus
 from assistant.retrieval import HybridRetriever, Retrieval, rerank_by_sentences
 from assistant.routes import DEFAULT_ROUTES, Question, Route
+from assistant.table_totals import with_table_totals
 from assistant.safety import QuestionError, strip_instructions, validate_question
 from assistant.types import Answer, Passage, Turn
 from kulturplan.config import Settings
@@ -114,7 +115,9 @@ class Assistant:
         except for a plain place question, which the place's own passages answer whatever they say."""
         retrieval = self.retriever.retrieve(question, max_passages=max_passages, municipality=municipality)
         chosen = retrieval if self.keeps_place_passages(retrieval) else self.reranked(retrieval)
-        return self.retriever.with_lists_continued(chosen)
+        bm25 = self.retriever.bm25()
+        whole = with_table_totals(chosen, bm25.chunk_ids_by_place, self.store.chunks_by_id)
+        return self.retriever.with_lists_continued(whole)
 
     def keeps_place_passages(self, retrieval: Retrieval, question: str | None = None) -> bool:
         """A plain place question ("Vilken kultur finns i X?") is answered from its place's passages;

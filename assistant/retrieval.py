@@ -31,7 +31,9 @@ from kulturplan.language import (
 from kulturplan.lexical import (
     LexicalIndex, closest_word, load_or_build, vocabulary_by_diacritics_key, vocabulary_by_length,
 )  # fmt: skip
-from kulturplan.spelling import diacritics_key, has_diacritics, swedish_spelling, with_diacritics
+from kulturplan.spelling import (
+    diacritics_key, has_diacritics, swedish_spelling, with_diacritics, with_typed_ending,
+)  # fmt: skip
 from kulturplan.store import ChunkStore
 from kulturplan.vocabulary import CorpusVocabulary, GenericWordRule
 
@@ -57,6 +59,8 @@ class Retrieval:
     # out of the passages, so they count neither for nor against coverage.
     foreign_words: list[str] = field(default_factory=list)
     vector: np.ndarray | None = field(default=None, repr=False)  # the question's embedding
+    # The total rows of tables the question asks the whole of (assistant.table_totals), as written.
+    table_totals: frozenset[str] = frozenset()
 
     @property
     def unmatchable_words(self) -> list[str]:
@@ -119,7 +123,9 @@ class Bm25Index:
         documents' closest one is no misspelling of it: "nämns" (is mentioned) is no "nämnd" (a
         committee), "omgången" no "mång"; "komun" is "kommun"."""
         closest = closest_word(stem(word), self.buckets, TYPO_CUTOFF)
-        return closest if closest and general_frequency(closest) >= general_frequency(word) else None
+        if closest and general_frequency(closest) >= general_frequency(word):
+            return with_typed_ending(word, closest)  # "komunen" -> "kommunen"
+        return None
 
     def unknown_words(self, question: str) -> list[str]:
         """The question's content words (lower-cased) whose stems no passage contains, not even as a
@@ -246,7 +252,7 @@ class HybridRetriever:
         bm25 = self.bm25()
         question = bm25.correct_spelling(question)
         ranked = bm25.search(question, k=settings.retrieval_candidates)
-        vector = self.embedder.embed_query(as_a_written_question(question))
+        vector = self.embedder.embed_query(as_a_written_question(question, bm25.lexical.capitalized))
         # A named municipality's passages closest to the question, as many as are ever shown (at
         # 100 000 chunks a municipality has thousands). Compared here, with the vectors saved beside
         # the lexical index.

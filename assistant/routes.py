@@ -31,6 +31,7 @@ from assistant.municipality_overview import (
 from assistant.queue import QueueFull, QueueStatus
 from assistant.retrieval import Retrieval
 from assistant.selection import select_sentences
+from assistant.table_totals import answered_by_the_total
 from assistant.types import Answer, Citation, Passage, Retrieved, Turn
 from kulturplan.commitments import CommitmentStore
 from kulturplan.database import DatabaseError
@@ -94,8 +95,10 @@ class Question:
     @cached_property
     def selection(self) -> list[ScoredSentence]:
         """The sentences the answer is made of (assistant.selection), for every generator; past the
-        scope preference when only that way they give what is asked (assistant.asked_kind)."""
-        return select_giving_the_asked_kind(self.evidence, self._select, self._judged_kinds, self.retrieval.question)
+        scope preference when only that way they give what is asked (assistant.asked_kind); a
+        table's total row for its rows when the question asks the whole (assistant.table_totals)."""
+        chosen = select_giving_the_asked_kind(self.evidence, self._select, self._judged_kinds, self.retrieval.question)
+        return answered_by_the_total(chosen, self.evidence, self.retrieval.table_totals)
 
     def _select(self, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
         settings = self.assistant.settings

@@ -19,7 +19,7 @@ import random
 import re
 from pathlib import Path
 
-SPLIT_NAMES = ("dev", "probe", "probe2", "probe3", "probe4", "probe5")
+SPLIT_NAMES = ("dev", "probe", "probe2", "probe3", "probe4", "probe5", "probe6")
 DEVELOPMENT_SPLITS = [Path(f"evals/devcorpus/questions_{name}.jsonl") for name in SPLIT_NAMES]
 SEED = 7
 _KEYBOARD_WITHOUT_DIACRITICS = str.maketrans("åäöÅÄÖé", "aaoAAOe")

@@ -251,15 +251,34 @@ def is_list_item(line: str) -> bool:
     return bool(_LINE_MARKER.match(line))
 
 
-def as_a_written_question(question: str) -> str:
-    """The question as it would be written with care: a capital first letter and a question mark
-    ("vem fick kulturpriset 2023" → "Vem fick kulturpriset 2023?"). The embedding model reads case
-    and punctuation, and a question typed in haste should find what the same question written out does."""
-    question = question.strip()
+def as_a_written_question(question: str, capitalized: frozenset[str] = frozenset()) -> str:
+    """The question as it would be written with care: a capital first letter, the words the documents
+    write with one (`capitalized`, lower-cased: names) and a question mark ("vem fick kulturpriset
+    i blekinge" → "Vem fick kulturpriset i Blekinge?"). The embedding model reads case and
+    punctuation, and a question typed in haste should find what the same question written out does."""
+    question = _TOKEN.sub(lambda m: m[0].capitalize() if m[0] in capitalized else m[0], question.strip())
     if not question:
         return question
     question = question[0].upper() + question[1:]
     return question if question[-1] in "?.!" else question + "?"
+
+
+# A word inside a sentence: after a word or a comma and one space; not after a full stop, a number
+# ("§ 14 Beslut") or a table's separators ("År: 2024; Ansvarig: …").
+_INSIDE_A_SENTENCE = re.compile(r"(?<=[^\W\d_,] |, )[^\W\d_][\w-]*")
+
+
+def capitalized_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words (lower-cased) that the texts, inside a sentence, write with a capital first letter
+    and never without: names ("Blekinge", "Elin"). A sentence's first word says nothing, and a word
+    also written in lower case is a common word that a name holds ("kultur" in "Kultur i vården")."""
+    capital: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        for word in _INSIDE_A_SENTENCE.findall(text):
+            if not word.isupper():  # "SÖK KULTURSTÖD": a heading in capitals, not a name
+                (capital if word[0].isupper() else lower).add(word.lower())
+    return frozenset(capital - lower)
 
 
 def without_marker(line: str) -> str:

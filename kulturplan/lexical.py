@@ -34,7 +34,7 @@ import numpy as np
 
 from kulturplan.chunks import Chunk
 from kulturplan.config import Settings
-from kulturplan.language import stem, stemmer, tokens, without_diacritics
+from kulturplan.language import capitalized_words, stem, stemmer, tokens, without_diacritics
 from kulturplan.store import IndexedDocument, documents_of
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class LexicalIndex:
     def __init__(
         self, bm25, ids: list[str], document_frequency: dict[str, int], topics: list[str] | None = None,
         documents: list[IndexedDocument] | None = None, municipality_chunks: dict[str, list[str]] | None = None,
-        municipality_vectors: np.ndarray | None = None,
+        municipality_vectors: np.ndarray | None = None, capitalized: Iterable[str] = (),
     ):
         self.bm25 = bm25
         self.ids = ids
@@ -78,6 +78,9 @@ class LexicalIndex:
         # metadata filter on a Chroma server scans the collection (130 ms at 100 000 chunks).
         self.municipality_chunks = municipality_chunks or {}
         self.municipality_vectors = municipality_vectors
+        # The words the documents write with a capital inside a sentence (names), lower-cased: a
+        # question typed in lower case is written so before it is embedded.
+        self.capitalized = frozenset(capitalized)
         self._rows: dict[str, tuple[int, int]] = {}
         self._sorted_stems: list[str] | None = None
         start = 0
@@ -148,7 +151,10 @@ class LexicalIndex:
         if vectors is not None:  # a chunk deleted while the index was built is left out
             places = {name: [i for i in ids if i in vectors] for name, ids in places.items()}
             vectors = np.stack([vectors[i] for ids in places.values() for i in ids]) if any(places.values()) else None
-        return cls(bm25, [c.id for c in chunks], dict(frequency), list(topics)[:TOPICS], documents, places, vectors)
+        capitalized = capitalized_words(c.text for c in chunks)
+        return cls(
+            bm25, [c.id for c in chunks], dict(frequency), list(topics)[:TOPICS], documents, places, vectors, capitalized
+        )
 
     def nearest_in_municipality(self, name: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the `k` chunks naming `name` closest to `vector`."""
@@ -181,7 +187,7 @@ class LexicalIndex:
             statistics = {
                 "tokenizer": TOKENIZER, "ids": self.ids, "document_frequency": self.document_frequency, "topics": self.topics,
                 "documents": [dataclasses.asdict(d) for d in self.documents],
-                "municipality_chunks": self.municipality_chunks,
+                "municipality_chunks": self.municipality_chunks, "capitalized": sorted(self.capitalized),
             }  # fmt: skip
             if self.municipality_vectors is not None:
                 np.save(staging / _MUNICIPALITY_VECTORS, np.asarray(self.municipality_vectors, dtype=np.float32))
@@ -210,7 +216,8 @@ class LexicalIndex:
             vectors = np.load(folder / _MUNICIPALITY_VECTORS, mmap_mode="r")
             if len(vectors) != sum(len(v) for v in places.values()):
                 raise ValueError("municipality vectors and chunk lists differ in length")
-        return cls(bm25, ids, statistics["document_frequency"], statistics["topics"], documents, places, vectors)
+        capitalized = statistics["capitalized"]  # an older release's save lacks it: rebuilt (KeyError)
+        return cls(bm25, ids, statistics["document_frequency"], statistics["topics"], documents, places, vectors, capitalized)
 
 
 def index_folder(settings: Settings, version: str) -> Path:

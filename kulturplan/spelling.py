@@ -63,3 +63,17 @@ def spellings_with_diacritics(word: str) -> list[str]:
 def has_diacritics(text: str) -> bool:
     """Whether the text holds å, ä or ö (or another letter with a diacritic)."""
     return without_diacritics(text) != text.lower()
+
+
+def with_typed_ending(word: str, corrected_stem: str) -> str:
+    """The documents' stem a misspelt word was corrected to, with the ending the word was typed with
+    when the stemmer reads it so: "regiontatern" (stem "regiontat") corrected to "regionteat" reads
+    "regionteatern", as the question means it, not the bare stem, which the embedding model reads as
+    no word. The stem alone when the typo was in the ending ("kulturpirs" is "kulturpris", not
+    "kulturpriss"), or when Swedish knows the stem as a word but not the word with that ending
+    ("mycke" is "mycket", not "myckete")."""
+    typed, typed_stem = word.lower(), stem(word)
+    with_ending = corrected_stem + typed[len(typed_stem) :] if typed.startswith(typed_stem) else corrected_stem
+    if stem(with_ending) != corrected_stem:
+        return corrected_stem
+    return with_ending if general_frequency(with_ending) or not general_frequency(corrected_stem) else corrected_stem

@@ -348,6 +348,21 @@ def test_follow_up_swaps_the_municipality_by_rules():
     assert rewrite_by_rules("Vad är Blekingemodellen?", history, load_profile()) is None
 
 
+def test_follow_up_swaps_the_year_by_rules_also_a_year_said_in_words():
+    history = [Turn("user", "Hur många skolgrupper tog Blekinge museum emot 2023?"), Turn("assistant", "1 010.")]
+    profile = load_profile()
+    expected = "Hur många skolgrupper tog Blekinge museum emot 2022?"
+    assert rewrite_by_rules("Och 2022?", history, profile) == expected
+    assert rewrite_by_rules("Och hur många var det 2022?", history, profile) == expected
+    assert rewrite_by_rules("Och året innan?", history, profile) == expected
+    assert rewrite_by_rules("And the year after?", history, profile) == expected.replace("2022", "2024")
+    # A follow-up asking about something new is no swap of the year.
+    assert rewrite_by_rules("Och hur många besökare hade Musik i Blekinge 2022?", history, profile) is None
+    # Nor when the previous question names no single year.
+    plain = [Turn("user", "Hur många skolgrupper tog Blekinge museum emot?"), Turn("assistant", "1 010.")]
+    assert rewrite_by_rules("Och året innan?", plain, profile) is None
+
+
 def test_follow_up_is_answered_about_the_new_municipality(indexed):
     history = [Turn("user", "Vilken kultur finns i Ronneby?"), Turn("assistant", "I Ronneby finns …")]
     answer = make_assistant(indexed).ask("Och i Olofström?", history, generator="extractive")

@@ -179,6 +179,24 @@ def test_who_holds_a_role_is_answered_only_by_a_name_with_that_role():
     assert not gives_the_asked_kind([sentence("Redan hälften av eleverna deltar.")], kinds, "Vem deltar?")
 
 
+def test_a_sections_outline_gives_no_number_and_leaves_when_a_sentence_that_gives_one_joins():
+    from dataclasses import replace
+
+    from assistant.asked_kind import gives_the_asked_kind, select_giving_the_asked_kind
+    from assistant.evidence import ScoredSentence
+
+    def sentence(text: str, order: int, score: float, outline: bool = False) -> ScoredSentence:
+        return ScoredSentence(1, order, text, "3 Utgångsläge", 0.6, 0.5, True, score, outline, "plan.md", outline=outline)
+
+    question, kinds = "Hur många folkbibliotek fanns det i Blekinge 2018?", frozenset({"number"})
+    outline = [sentence("3.1 Folkbiblioteken 2018", 0, 0.9, True), sentence("3.2 Publiken 2018", 1, 0.9, True)]
+    answer = sentence("Länet har 23 folkbibliotek.", 2, 0.7)
+    assert not gives_the_asked_kind(outline, kinds, question)  # "3.1" numbers a section
+    assert gives_the_asked_kind([replace(outline[0], outline=False)], kinds, question)
+    chosen = select_giving_the_asked_kind([*outline, answer], lambda ranked: ranked[:2], kinds, question)
+    assert [s.text for s in chosen] == [answer.text]
+
+
 def test_a_price_is_answered_only_by_a_sum_of_money():
     from assistant.asked_kind import gives_the_asked_kind
     from assistant.evidence import ScoredSentence
@@ -218,6 +236,26 @@ def test_a_question_typed_in_haste_is_read_as_written_with_care():
     assert as_a_written_question("Vad är Kulturtrappan?") == "Vad är Kulturtrappan?"
     assert as_a_written_question("Berätta om Kulturtrappan.") == "Berätta om Kulturtrappan."
     assert as_a_written_question("") == ""
+    # Names as the documents write them: the embedding model reads "blekinge" and "Blekinge" apart.
+    names = frozenset({"blekinge", "elin", "strand"})
+    assert as_a_written_question("fick elin strand priset i blekinge", names) == "Fick Elin Strand priset i Blekinge?"
+    assert as_a_written_question("blekingekusten", names) == "Blekingekusten?"  # a word, not a prefix
+
+
+def test_names_are_the_words_the_documents_capitalize_inside_a_sentence():
+    from kulturplan.language import capitalized_words
+
+    texts = [
+        "Musik i Blekinge spelar i Karlskrona, Ronneby och Olofström. Konserter ges i hela länet.",
+        "SÖK KULTURSTÖD FRÅN REGION BLEKINGE\nÅr: 2024; Ansvarig: Blekinge museum\n§ 14 Beslut om bidrag",
+        "Planen gäller musik och konserter i Blekinge, och Kultur i vården når fler.",
+        "Regionen stöder kultur i hela länet.",
+    ]
+    names = capitalized_words(texts)
+    assert {"blekinge", "karlskrona", "ronneby", "olofström"} <= names
+    # A sentence's first word, a heading in capitals, a table's header after its separator and a
+    # word after a paragraph number say nothing of names; a word also written in lower case is none.
+    assert not names & {"musik", "konserter", "sök", "kulturstöd", "ansvarig", "beslut", "kultur"}
 
 
 def test_a_sentence_is_read_under_its_documents_title_and_a_month_answers_when():

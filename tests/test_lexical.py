@@ -4,6 +4,7 @@ vocabulary. A real Chroma and the fake embedder."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -234,6 +235,39 @@ def test_a_word_more_common_in_swedish_than_the_documents_closest_is_no_misspell
     # "komun" is a misspelt "kommun"; "nämns" (is mentioned) is a word of its own, not "nämnd".
     assert index.correct_spelling("Vilka bidrag får varje komun?") == "Vilka bidrag får varje kommun?"
     assert index.correct_spelling("Vilka bidrag nämns?") == "Vilka bidrag nämns?"
+
+
+def test_a_misspelt_word_is_corrected_to_the_documents_word_with_the_ending_it_was_typed_with(settings):
+    from assistant.retrieval import Bm25Index
+    from kulturplan.chunks import Chunk
+    from kulturplan.spelling import with_typed_ending
+
+    # The stem alone ("regionteat") is no word the embedding model knows.
+    assert with_typed_ending("regiontatern", "regionteat") == "regionteatern"
+    assert with_typed_ending("verksaheter", "verksam") == "verksamheter"
+    # A typo in the ending: the stem, not a new misspelling ("kulturpriss").
+    assert with_typed_ending("kulturpirs", "kulturpris") == "kulturpris"
+    # Swedish knows the stem as a word, not the word with the typed ending.
+    assert with_typed_ending("mycke", "mycket") == "mycket"
+    text = "Regionteatern Blekinge Kronoberg spelar i Karlshamn. Verksamheter i kommunen får stöd."
+    chunk = Chunk("doc", "a.txt", "A", "txt", 0, text, (), 0, len(text))
+    index = Bm25Index(LexicalIndex.build([chunk]), settings.generic_word_rule)
+    assert index.correct_spelling("Var spelar regiontatern?") == "Var spelar regionteatern?"
+    assert index.lexical.capitalized >= {"blekinge", "kronoberg", "karlshamn"}
+
+
+def test_the_names_the_documents_capitalize_are_saved_with_the_index(indexed):
+    settings, store = indexed
+    version = store.version()
+    built = load_or_build(settings, store, version)
+    assert "ronneby" in built.capitalized
+    folder = index_folder(settings, version)
+    assert LexicalIndex.load(folder).capitalized == built.capitalized
+    # An earlier release's save, without them, is rebuilt with them.
+    statistics = json.loads((folder / "statistics.json").read_text(encoding="utf-8"))
+    del statistics["capitalized"]
+    (folder / "statistics.json").write_text(json.dumps(statistics), encoding="utf-8")
+    assert load_or_build(settings, store, version).capitalized == built.capitalized
 
 
 def test_a_word_the_documents_hold_as_a_compounds_last_part_is_not_absent(settings):

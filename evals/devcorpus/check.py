@@ -29,6 +29,7 @@ SPLITS = {
     "probe3": HERE / "questions_probe3.jsonl",
     "probe4": HERE / "questions_probe4.jsonl",
     "probe5": HERE / "questions_probe5.jsonl",
+    "probe6": HERE / "questions_probe6.jsonl",
     "heldout": HERE / "questions_heldout.jsonl",
 }
 KEYS = {"id", "question", "answerable", "must_include", "must_not_include", "sources", "tags"}
