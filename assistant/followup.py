@@ -1,7 +1,8 @@
 """Follow-up questions become standalone questions before retrieval.
 
-Rules handle the common case without an LLM: "Och i Olofström?" after a question about Ronneby is
-the previous question with the municipality swapped. Other elliptic follow-ups are rewritten by the
+Rules handle the common cases without an LLM: "Och i Olofström?" after a question about Ronneby is
+the previous question with the municipality swapped, and "Och 2022?" or "Och året innan?" after
+a question about 2023 is it with the year swapped. Other elliptic follow-ups are rewritten by the
 LLM when one is in use, and otherwise joined with the previous question.
 """
 
@@ -18,6 +19,10 @@ _ELLIPTIC_START = re.compile(
     re.IGNORECASE,
 )
 _REFERS_BACK = re.compile(r"\b(det|den|dem|de|dess|deras|där|dit|detta|denna|it|they|them|there|that)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# A year said relative to the one the previous question asked about (not to today: "förra året").
+_YEAR_BEFORE = re.compile(r"\b(?:året (?:innan|före)|föregående år|the (?:year before|previous year))\b", re.IGNORECASE)
+_YEAR_AFTER = re.compile(r"\b(?:året (?:efter|därpå)|följande år|the (?:year after|following year))\b", re.IGNORECASE)
 
 
 def last_user_question(history: list[Turn]) -> str | None:
@@ -51,7 +56,27 @@ def rewrite_by_rules(question: str, history: list[Turn], profile: RegionProfile)
         return " ".join(swapped.split()) if count else None
     if new_places:
         return f"{previous.rstrip('?')} i {' och '.join(new_places)}?"
-    return None
+    return _with_the_year_swapped(question, previous)
+
+
+def _with_the_year_swapped(question: str, previous: str) -> str | None:
+    """"Och 2022?", "Och hur många var det 2022?" or "Och året innan?" after a question about one
+    year: the previous question about the new year. None when the previous question names no single
+    year, or the follow-up asks about something more than the year."""
+    years = set(_YEAR.findall(previous))
+    if len(years) != 1:
+        return None
+    (old,) = years
+    said = _YEAR.sub(" ", _YEAR_AFTER.sub(" ", _YEAR_BEFORE.sub(" ", question)))
+    if content_terms(said) - content_terms(previous):
+        return None
+    if found := _YEAR.findall(question):
+        new = found[0]
+    elif _YEAR_BEFORE.search(question) or _YEAR_AFTER.search(question):
+        new = str(int(old) + (-1 if _YEAR_BEFORE.search(question) else 1))
+    else:
+        return None
+    return _YEAR.sub(new, previous)
 
 
 def join_with_previous(question: str, history: list[Turn]) -> str:
