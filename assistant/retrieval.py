@@ -25,8 +25,8 @@ from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import MIN_PREFIX, ScoredSentence, idf_function
 from kulturplan.language import (
-    QUESTION_WORDS, SWEDISH_STOPWORDS, as_a_written_question, content_terms, general_frequency, is_english,
-    is_list_item, is_stopword, stem, tokens, use_vocabulary,
+    as_a_written_question, content_terms, general_frequency, is_english, is_list_item, is_stopword,
+    is_swedish_function_word, stem, tokens, use_vocabulary,
 )  # fmt: skip
 from kulturplan.lexical import (
     LexicalIndex, closest_word, load_or_build, vocabulary_by_diacritics_key, vocabulary_by_length,
@@ -162,8 +162,7 @@ class Bm25Index:
         """Every chunk's id by its document and position (`Chunk.id` begins with both)."""
         by_place = {}
         for chunk_id in self.lexical.ids:
-            doc_id, position, _ = chunk_id.rsplit("-", 2)
-            by_place[doc_id, int(position)] = chunk_id
+            by_place[Chunk.place_of(chunk_id)] = chunk_id
         return by_place
 
     @cached_property
@@ -209,8 +208,7 @@ def _goes_on_with_a_list(chunk: Chunk) -> bool:
 def _likelier_reading(word: str) -> tuple[bool, float]:
     """How likely a reading of a typed word is: a typed content word misspells a function word less
     often than it lacks its diacritics; else the reading more common in Swedish."""
-    function_word = word in SWEDISH_STOPWORDS or word in QUESTION_WORDS
-    return not function_word, general_frequency(word)
+    return not is_swedish_function_word(word), general_frequency(word)
 
 
 class HybridRetriever:

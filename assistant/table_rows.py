@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kulturplan.language import QUESTION_WORDS, SWEDISH_STOPWORDS, stem, tokens
+from kulturplan.language import is_swedish_function_word, stem, tokens
 
 _ROW = re.compile(r"^(?P<label>[^–|]+?) – (?P<cells>[^:]+: .+)$")
 
@@ -57,7 +57,7 @@ def is_header_of(line: str, following: str) -> bool:
 def _stems(text: str) -> set[str]:
     # Names such as a region's ("Region Blekinge") are stopwords of retrieval, but here they are the
     # very values that tell rows apart: only grammar words and question words are left out.
-    return {stem(w) for w in tokens(text) if w not in SWEDISH_STOPWORDS and w not in QUESTION_WORDS and len(w) > 1}
+    return {stem(w) for w in tokens(text) if not is_swedish_function_word(w) and len(w) > 1}
 
 
 def rows_naming_the_question(question: str, rows: list[Row]) -> list[int]:

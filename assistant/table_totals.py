@@ -19,7 +19,7 @@ from assistant.evidence import ScoredSentence, asks_quantity, term_matches
 from assistant.retrieval import Retrieval
 from assistant.table_rows import Row, parse_row
 from kulturplan.chunks import Chunk
-from kulturplan.language import QUESTION_WORDS, SWEDISH_STOPWORDS, stem, tokens
+from kulturplan.language import is_swedish_function_word, stem, tokens
 
 
 # How far from a passage's chunk its table is read, in chunks each way (ingest writes a few rows a
@@ -73,7 +73,7 @@ def names_a_row(question: str, rows: list[Row], subject: str = "") -> bool:
 
 
 def _label_words(text: str) -> set[str]:
-    return {stem(w) for w in tokens(text) if w not in SWEDISH_STOPWORDS and w not in QUESTION_WORDS}
+    return {stem(w) for w in tokens(text) if not is_swedish_function_word(w)}
 
 
 def _rows(chunk: Chunk) -> list[Row]:

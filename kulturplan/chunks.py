@@ -97,6 +97,12 @@ class Chunk:
     def id(self) -> str:
         return f"{self.doc_id}-{self.position:04d}-{self.hash[:12]}"
 
+    @staticmethod
+    def place_of(chunk_id: str) -> tuple[str, int]:
+        """The document id and position a chunk's `id` begins with."""
+        doc_id, position, _ = chunk_id.rsplit("-", 2)
+        return doc_id, int(position)
+
     @property
     def section(self) -> str:
         return HEADING_SEPARATOR.join(self.heading_path)

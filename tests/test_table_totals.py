@@ -71,7 +71,8 @@ def retrieval_of(question: str, passages: list[Passage]) -> Retrieval:
 
 def test_a_question_for_the_whole_brings_the_total_row_from_the_tables_last_chunk():
     store = table_store()
-    ids = {(c.doc_id, c.position): c.id for c in store.values()}
+    ids = {Chunk.place_of(chunk_id): chunk_id for chunk_id in store}
+    assert set(ids) == {(c.doc_id, c.position) for c in store.values()}
     first = next(c for c in store.values() if c.position == 4)
     read = lambda wanted: {i: store[i] for i in wanted if i in store}  # noqa: E731
     whole = with_table_totals(
