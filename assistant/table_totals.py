@@ -115,10 +115,13 @@ def with_table_totals(
     }
     by_place = {(c.doc_id, c.position): c for c in read(sorted(wanted)).values()}
     have = {p.chunk.id for p in retrieval.passages}
-    totals, added = set(retrieval.table_totals), []
+    totals, added, read_tables = set(retrieval.table_totals), [], set()
     for passage in tabular:
+        if passage.chunk.id in read_tables:  # another passage of the same table was read
+            continue
         nearby = {pos: c for (doc, pos), c in by_place.items() if doc == passage.chunk.doc_id}
         table = _table_of(passage.chunk, nearby)
+        read_tables.update(chunk.id for chunk in table)
         rows = [row for chunk in table for row in _rows(chunk)]
         subject = " ".join((*passage.chunk.heading_path, passage.chunk.context))
         if len(rows) < 3 or not is_total_row(rows) or names_a_row(question, rows[:-1], subject):

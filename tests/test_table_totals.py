@@ -80,6 +80,11 @@ def test_a_question_for_the_whole_brings_the_total_row_from_the_tables_last_chun
     )
     assert [p.chunk.position for p in whole.passages] == [4, 6]
     assert whole.table_totals == {VISITS[3]}
+    # Two passages of one table bring its total once.
+    second = next(c for c in store.values() if c.position == 5)
+    both = [Passage(first, 0.5, 0.7), Passage(second, 0.4, 0.6)]
+    whole = with_table_totals(retrieval_of("Hur många besök hade verksamheterna 2018?", both), ids, read)
+    assert [p.chunk.position for p in whole.passages] == [4, 5, 6]
     # A question naming a row, or asking no quantity, keeps to the passages retrieval chose.
     for question in ("Hur många besök hade Musik i Blekinge 2018?", "Vilka verksamheter hade besök 2018?"):
         kept = with_table_totals(retrieval_of(question, [Passage(first, 0.5, 0.7)]), ids, read)
