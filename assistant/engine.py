@@ -18,13 +18,14 @@ from assistant.events import EventKind, event
 from assistant.evidence import EvidenceScorer, ScoredSentence, Weights
 from assistant.followup import join_with_previous, needs_rewrite, rewrite_by_rules
 from assistant.generators import ChatModelGenerator, Generator, GeneratorError, make_generator
+from assistant.list_continuation import with_lists_continued
 from assistant.municipality_overview import is_plain_place_question
 from assistant.prompts import rewrite_messages
 from assistant.queue import ModelQueue, QueueStatus
 from assistant.retrieval import HybridRetriever, Retrieval, rerank_by_sentences
 from assistant.routes import DEFAULT_ROUTES, Question, Route
-from assistant.table_totals import with_table_totals
 from assistant.safety import QuestionError, strip_instructions, validate_question
+from assistant.table_totals import with_table_totals
 from assistant.types import Answer, Passage, Turn
 from kulturplan.config import Settings
 from kulturplan.embedding import Embedder, make_embedder
@@ -115,9 +116,9 @@ class Assistant:
         except for a plain place question, which the place's own passages answer whatever they say."""
         retrieval = self.retriever.retrieve(question, max_passages=max_passages, municipality=municipality)
         chosen = retrieval if self.keeps_place_passages(retrieval) else self.reranked(retrieval)
-        bm25 = self.retriever.bm25()
-        whole = with_table_totals(chosen, bm25.chunk_ids_by_place, self.store.chunks_by_id)
-        return self.retriever.with_lists_continued(whole)
+        # Past the chosen chunks: a table's total row, the rest of a list (one store read each, when needed).
+        chunk_ids, read = self.retriever.bm25().chunk_ids_by_place, self.store.chunks_by_id
+        return with_lists_continued(with_table_totals(chosen, chunk_ids, read), chunk_ids, read)
 
     def keeps_place_passages(self, retrieval: Retrieval, question: str | None = None) -> bool:
         """A plain place question ("Vilken kultur finns i X?") is answered from its place's passages;

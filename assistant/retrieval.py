@@ -25,7 +25,7 @@ from kulturplan.config import Settings
 from kulturplan.embedding import Embedder
 from assistant.evidence import MIN_PREFIX, ScoredSentence, idf_function
 from kulturplan.language import (
-    as_a_written_question, content_terms, general_frequency, is_english, is_list_item, is_stopword,
+    as_a_written_question, content_terms, general_frequency, is_english, is_stopword,
     is_swedish_function_word, stem, tokens, use_vocabulary,
 )  # fmt: skip
 from kulturplan.lexical import (
@@ -193,18 +193,6 @@ class Bm25Index:
         return self.lexical.search(question, k)
 
 
-def _ends_with_a_list_item(text: str) -> bool:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return bool(lines) and is_list_item(lines[-1])
-
-
-def _goes_on_with_a_list(chunk: Chunk) -> bool:
-    """The chunk's text, below the headings it repeats, begins with a list item."""
-    headings = set(chunk.heading_path)
-    body = [line.strip() for line in chunk.text.splitlines() if line.strip() and line.strip() not in headings]
-    return bool(body) and is_list_item(body[0])
-
-
 def _likelier_reading(word: str) -> tuple[bool, float]:
     """How likely a reading of a typed word is: a typed content word misspells a function word less
     often than it lacks its diacritics; else the reading more common in Swedish."""
@@ -308,27 +296,6 @@ class HybridRetriever:
             foreign_words=foreign,
             vector=vector,
         )
-
-    def with_lists_continued(self, retrieval: Retrieval) -> Retrieval:
-        """`retrieval` with the next chunk of each passage whose list runs on past its end, when that
-        chunk goes on with the list and is not among the passages: a long list spans chunks, and an
-        answer gives the whole list (assistant.selection). The next chunk keeps its passage's scores."""
-        chunk_ids = self.bm25().chunk_ids_by_place
-        have = {p.chunk.id for p in retrieval.passages}
-        wanted: dict[str, Passage] = {}
-        for passage in retrieval.passages:
-            chunk = passage.chunk
-            next_id = chunk_ids.get((chunk.doc_id, chunk.position + 1))
-            if next_id and next_id not in have and _ends_with_a_list_item(chunk.text):
-                wanted.setdefault(next_id, passage)
-        if not wanted:
-            return retrieval
-        added = [
-            replace(wanted[chunk_id], chunk=chunk, via_municipality=False)
-            for chunk_id, chunk in self.store.chunks_by_id(list(wanted)).items()
-            if chunk.heading_path == wanted[chunk_id].chunk.heading_path and _goes_on_with_a_list(chunk)
-        ]
-        return replace(retrieval, passages=[*retrieval.passages, *added]) if added else retrieval
 
     def _select(self, candidates: list[Passage], limit: int, municipalities: tuple[str, ...]) -> list[Passage]:
         """Few, deduplicated passages: a named municipality's own passages first, then the best rest."""

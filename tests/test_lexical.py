@@ -295,7 +295,10 @@ def test_a_list_running_past_its_chunk_brings_the_chunk_it_goes_on_in(tmp_path):
     text = f"# Plan\n\n## Remissinstanser\n\nFöljande lämnade remissvar:\n\n{items}\n\n## Annat\n\nText om annat.\n"
     (folder / "plan.md").write_text(text, encoding="utf-8")
     Ingestor(settings, store, FakeEmbedder()).run([folder], progress=False)
+    from assistant.list_continuation import with_lists_continued
+
     retriever = HybridRetriever(settings, ChunkStore.open(settings), FakeEmbedder())
+    chunk_ids, read = retriever.bm25().chunk_ids_by_place, retriever.store.chunks_by_id
     listing = sorted((c for c in store.all_chunks() if c.heading_path[-1] == "Remissinstanser"), key=lambda c: c.position)
     assert len(listing) >= 3  # the list spans chunks
 
@@ -303,11 +306,11 @@ def test_a_list_running_past_its_chunk_brings_the_chunk_it_goes_on_in(tmp_path):
         passages = [Passage(chunk, 0.5, dense=0.7) for chunk in chunks]
         return Retrieval("Vilka lämnade remissvar?", passages, passages, (), 0.0, [])
 
-    continued = retriever.with_lists_continued(retrieved(listing[0]))
+    continued = with_lists_continued(retrieved(listing[0]), chunk_ids, read)
     assert [p.chunk.id for p in continued.passages] == [listing[0].id, listing[1].id]
     assert continued.passages[1].dense == 0.7  # its passage's scores
     # A chunk already among the passages is not added again; the section's last chunk brings nothing
     # (the next one is another section's).
     both = retrieved(listing[0], listing[1])
-    assert retriever.with_lists_continued(both).passages == [*both.passages, *retrieved(listing[2]).passages]
-    assert retriever.with_lists_continued(retrieved(listing[-1])).passages == retrieved(listing[-1]).passages
+    assert with_lists_continued(both, chunk_ids, read).passages == [*both.passages, *retrieved(listing[2]).passages]
+    assert with_lists_continued(retrieved(listing[-1]), chunk_ids, read).passages == retrieved(listing[-1]).passages
